@@ -1,0 +1,115 @@
+"""The ``innosim`` command line."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sim.errors import InnosimError
+from sim.paths import DEFAULT_SCENARIO_PATH
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="System-dynamics planning of a city's innovation ecosystem.",
+)
+
+#: Exit code for bad input (unreadable scenario or model, bad option value).
+EXIT_BAD_INPUT = 2
+
+
+class Lang(StrEnum):
+    """Language of labels in tables and figures."""
+
+    zh = "zh"
+    en = "en"
+
+
+ModelOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--model",
+        help="Vensim model file (default: $INNOSIM_MODEL or model/innovation_ecosystem.mdl).",
+        dir_okay=False,
+    ),
+]
+
+
+def _fail(exc: InnosimError) -> typer.Exit:
+    typer.echo(f"innosim: error: {exc}", err=True)
+    return typer.Exit(EXIT_BAD_INPUT)
+
+
+@app.command()
+def simulate(
+    lang: Annotated[Lang, typer.Option("--lang", help="Language of labels.")] = Lang.zh,
+    out: Annotated[
+        Path, typer.Option("--out", help="Directory for simulate.png and simulate.csv.")
+    ] = Path("out/simulate"),
+    scenario: Annotated[
+        Path, typer.Option("--scenario", help="Scenario file with the targets.")
+    ] = DEFAULT_SCENARIO_PATH,
+    model: ModelOption = None,
+) -> None:
+    """Run the model once with its defaults and compare it with the plan's targets."""
+    from sim import simulate as sm
+    from sim.scenario import load_targets
+
+    try:
+        targets = load_targets(scenario, model=model)
+        results = sm.run_default(targets, model=model)
+    except InnosimError as exc:
+        raise _fail(exc) from None
+    language = lang.value
+    table = sm.indicator_table(results, targets, language)
+    typer.echo(sm.format_table(table))
+    title = sm.TEXT[language]["title"].format(scenario=scenario.stem)
+    figure = sm.plot_targets(results, targets, language, title)
+    written = sm.write_outputs(results, figure, out)
+    typer.echo("")
+    for path in written:
+        typer.echo(f"wrote {path}")
+
+
+@app.command()
+def doc(
+    check: Annotated[
+        bool, typer.Option("--check", help="Only check that the table is current (exit 1 if not).")
+    ] = False,
+    model: ModelOption = None,
+    readme: Annotated[
+        Path | None,
+        typer.Option(
+            "--readme",
+            help="Markdown file to update (default: README.md beside the model).",
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Regenerate the variable table of model/README.md from the model file."""
+    from sim.modeldoc import update_variable_table
+    from sim.vensim import default_model_path, documentation_problems, model_documentation
+
+    model_path = model if model is not None else default_model_path()
+    target = readme if readme is not None else model_path.parent / "README.md"
+    try:
+        docs = model_documentation(model_path)
+        current = update_variable_table(target, docs, check=check)
+    except InnosimError as exc:
+        raise _fail(exc) from None
+    for problem in documentation_problems(docs):
+        typer.echo(f"innosim: note: {problem}", err=True)
+    if current:
+        typer.echo(f"{target}: variable table is current")
+    elif check:
+        typer.echo(f"{target}: variable table is stale; run `innosim doc` to update it", err=True)
+        raise typer.Exit(1)
+    else:
+        typer.echo(f"{target}: variable table updated ({len(docs)} variables)")
+
+
+if __name__ == "__main__":
+    app()

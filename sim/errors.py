@@ -1,0 +1,44 @@
+"""Exception types raised by innosim for bad models and bad input files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class InnosimError(Exception):
+    """Base class of every error innosim raises on purpose."""
+
+
+class ModelError(InnosimError, ValueError):
+    """The model file is missing, unparseable or breaks a convention of the project."""
+
+
+class UnitsError(ModelError):
+    """A model equation or parameter has inconsistent or unknown units."""
+
+
+class ScenarioError(InnosimError, ValueError):
+    """A scenario file is unreadable or does not match the scenario schema.
+
+    Attributes:
+        path: the scenario file.
+        field: dotted path of the offending field (e.g. ``targets.3.direction``), or ``""``
+            when the problem concerns the whole file.
+        line: 1-based line number in the file, when known.
+        message: what was wrong and what was expected.
+    """
+
+    def __init__(
+        self, path: str | Path, message: str, *, field: str = "", line: int | None = None
+    ) -> None:
+        self.path = Path(path)
+        self.field = field
+        self.line = line
+        self.message = message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = str(self.path) if self.line is None else f"{self.path}:{self.line}"
+        if self.field:
+            return f"{where}: field '{self.field}': {self.message}"
+        return f"{where}: {self.message}"

@@ -1,0 +1,63 @@
+"""``innosim simulate``: exit codes, outputs, languages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from sim.cli import app
+
+runner = CliRunner()
+
+
+def _simulate(*args: str):
+    return runner.invoke(app, ["simulate", *args])
+
+
+def test_simulate_zh_and_en(tmp_path: Path, tiny_model: Path, tiny_targets: Path) -> None:
+    common = ["--model", str(tiny_model), "--scenario", str(tiny_targets)]
+    zh = _simulate(*common, "--out", str(tmp_path / "zh"))
+    assert zh.exit_code == 0, zh.output
+    assert "高新技术企业" in zh.stdout and "2025年目标" in zh.stdout and "是" in zh.stdout
+    assert (tmp_path / "zh" / "simulate.png").stat().st_size > 1000
+    assert (tmp_path / "zh" / "simulate.csv").is_file()
+
+    en = _simulate(*common, "--lang", "en", "--out", str(tmp_path / "en"))
+    assert en.exit_code == 0, en.output
+    assert "High-tech enterprises" in en.stdout and "Target 2025" in en.stdout
+    assert "高新" not in en.stdout
+    assert (tmp_path / "en" / "simulate.png").is_file()
+
+
+def test_bad_language(tmp_path: Path) -> None:
+    result = _simulate("--lang", "fr", "--out", str(tmp_path / "o"))
+    assert result.exit_code == 2
+    assert "--lang" in result.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_unreadable_scenario(tmp_path: Path, tiny_model: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("targets:\n  - name: [unclosed\n", encoding="utf-8")
+    for scenario in (bad, tmp_path / "missing.yaml"):
+        result = _simulate("--model", str(tiny_model), "--scenario", str(scenario),
+                           "--out", str(tmp_path / "o"))  # fmt: skip
+        assert result.exit_code == 2
+        assert str(scenario) in result.stderr
+        assert not (tmp_path / "o").exists()
+
+
+def test_unknown_target_variable(tmp_path: Path, tiny_model: Path) -> None:
+    result = _simulate("--model", str(tiny_model), "--out", str(tmp_path / "o"))
+    # the baseline names variables the tiny model does not have
+    assert result.exit_code == 2
+    assert "baseline.yaml" in result.stderr and "not a variable of the model" in result.stderr
+
+
+def test_simulate_real_model(tmp_path: Path, real_model: Path) -> None:
+    result = _simulate("--lang", "en", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "R&D intensity" in result.stdout
+    assert len([line for line in result.stdout.splitlines() if line.endswith(("yes", "no"))]) == 13
+    assert (tmp_path / "simulate.png").is_file()
