@@ -111,5 +111,66 @@ def doc(
         typer.echo(f"{target}: variable table updated ({len(docs)} variables)")
 
 
+@app.command()
+def sketch(
+    check: Annotated[
+        bool, typer.Option("--check", help="Only check that the sketch is current (exit 1 if not).")
+    ] = False,
+    model: ModelOption = None,
+    previews: Annotated[
+        Path | None,
+        typer.Option(
+            "--previews", help="Directory for PNG previews (default: docs/model).", file_okay=False
+        ),
+    ] = None,
+) -> None:
+    """Regenerate the model's Vensim sketch (one view per sector) from its equations."""
+    from sim.paths import REPO_ROOT
+    from sim.vensim import default_model_path
+    from sim.vensim.sketch import render_previews, sketch_is_current, update_sketch
+
+    model_path = model if model is not None else default_model_path()
+    try:
+        if check:
+            if not sketch_is_current(model_path):
+                typer.echo(f"{model_path}: sketch is stale; run `innosim sketch`", err=True)
+                raise typer.Exit(1)
+            typer.echo(f"{model_path}: sketch is current")
+            return
+        changed = update_sketch(model_path)
+        written = render_previews(model_path, previews or REPO_ROOT / "docs" / "model")
+    except InnosimError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"{model_path}: sketch {'updated' if changed else 'was current'}")
+    for path in written:
+        typer.echo(f"wrote {path}")
+
+
+@app.command()
+def check(model: ModelOption = None) -> None:
+    """Check the model: units, documentation conventions, generated table and sketch current."""
+    from sim.modeldoc import update_variable_table
+    from sim.vensim import default_model_path, documentation_problems, model_documentation
+    from sim.vensim.sketch import sketch_is_current
+    from sim.vensim.units import check_units
+
+    model_path = model if model is not None else default_model_path()
+    try:
+        problems = [issue.message for issue in check_units(model_path)]
+        docs = model_documentation(model_path)
+        problems += documentation_problems(docs)
+        if not update_variable_table(model_path.parent / "README.md", docs, check=True):
+            problems.append("the variable table of README.md is stale: run `innosim doc`")
+        if not sketch_is_current(model_path):
+            problems.append("the sketch is stale: run `innosim sketch`")
+    except InnosimError as exc:
+        raise _fail(exc) from None
+    for problem in problems:
+        typer.echo(f"{model_path}: {problem}", err=True)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo(f"{model_path}: units consistent, documented, table and sketch current")
+
+
 if __name__ == "__main__":
     app()

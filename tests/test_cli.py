@@ -61,3 +61,36 @@ def test_simulate_real_model(tmp_path: Path, real_model: Path) -> None:
     assert "R&D intensity" in result.stdout
     assert len([line for line in result.stdout.splitlines() if line.endswith(("yes", "no"))]) == 13
     assert (tmp_path / "simulate.png").is_file()
+
+
+def test_check_real_model(real_model: Path) -> None:
+    result = runner.invoke(app, ["check"])
+    assert result.exit_code == 0, result.output
+    assert "units consistent" in result.stdout
+
+
+def test_check_finds_units_error(tmp_path: Path, real_model: Path) -> None:
+    copy = tmp_path / real_model.name
+    text = real_model.read_text(encoding="utf-8")
+    broken = text.replace(
+        "GDP*GDP Growth Rate\n\t~\tCNY100M/(Year*Year)", "GDP*GDP Growth Rate\n\t~\tCNY100M/Year", 1
+    )
+    assert broken != text
+    copy.write_text(broken, encoding="utf-8")
+    (tmp_path / "README.md").write_text(
+        (real_model.parent / "README.md").read_text("utf-8"), "utf-8"
+    )
+    result = runner.invoke(app, ["check", "--model", str(copy)])
+    assert result.exit_code == 1
+    assert "GDP Increase" in result.stderr
+
+
+def test_sketch_check_stale(tmp_path: Path, real_model: Path) -> None:
+    copy = tmp_path / real_model.name
+    text = real_model.read_text(encoding="utf-8")
+    copy.write_text(
+        text.replace("GDP*GDP Growth Rate\n", "GDP*GDP Growth Rate*Economy Scale Index\n", 1),
+        "utf-8",
+    )
+    assert runner.invoke(app, ["sketch", "--check", "--model", str(copy)]).exit_code == 1
+    assert runner.invoke(app, ["sketch", "--check", "--model", str(real_model)]).exit_code == 0

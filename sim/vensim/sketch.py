@@ -67,9 +67,7 @@ VIEW_HEADER = (
     "\\\\\\---/// Sketch information - do not modify anything except names\n"
     "V300  Do not put anything below this section - it will be ignored\n"
 )
-VIEW_FONT = (
-    "$192-192-192,0,Times New Roman|12||0-0-0|0-0-0|0-0-255|-1--1--1|-1--1--1|96,96,100,0"
-)
+VIEW_FONT = "$192-192-192,0,Times New Roman|12||0-0-0|0-0-0|0-0-255|-1--1--1|-1--1--1|96,96,100,0"
 #: Settings written after the sketch when the file has none (Vensim rewrites them on save).
 DEFAULT_SETTINGS = ":L\x7f<%^E!@\n15:0,0,0,0,0,0\n19:100,0\n27:0,\n34:0,\n4:Time\n"
 
@@ -278,9 +276,7 @@ def model_variables(mdl_path: str | Path) -> list[ModelVariable]:
                 (inflows if sign > 0 else outflows).setdefault(term.reference, None)
             else:
                 _references(term, found)
-        references = tuple(
-            ref for ref in found if ref != key and (ref in keys or ref == TIME_KEY)
-        )
+        references = tuple(ref for ref in found if ref != key and (ref in keys or ref == TIME_KEY))
         variables.append(
             ModelVariable(
                 name=" ".join(element.name.split()),
@@ -412,10 +408,16 @@ def _stock_box(name: str) -> tuple[int, int]:
 VALVE_W, VALVE_H = 6, 8  # horizontal valve (half sizes); a vertical one is 8 x 6
 CLOUD_W, CLOUD_H = 10, 8
 LANE_SPACING = 28  # vertical distance between parallel pipes joining the same two stocks
-LAYER_GAP = 44  # vertical gap between layers
+LAYER_GAP = 40  # vertical gap between layers
+SUBROW_GAP = 18  # vertical gap between the two rows of a staggered layer
 ITEM_GAP = 22  # horizontal gap between objects of a layer
-COMPONENT_GAP = 70  # horizontal gap between unconnected stock chains
+BLOCK_GAP = 90  # gap between the blocks (stock chains with their variables) of a view
+VIEW_WIDTH = 1500  # blocks are arranged in rows of about this width
+MIN_LAYER_WIDTH = 900  # a layer wider than this (and than its row) is staggered
 MARGIN = 30
+FAR_LAYERS = 3  # a stock feeding a variable this many layers above the row gets a shadow
+MAX_BEND = 0.3  # a long arrow bends through its placeholders only this much (of its length)
+VERTICAL_APPROACH = 60  # variables feeding a vertical valve sit this far to its left
 
 
 @dataclass
@@ -424,6 +426,86 @@ class _Flow:
     source: str | None  # stock key or None (cloud)
     target: str | None
     label: tuple[int, int]  # half sizes of its name
+
+
+@dataclass
+class _Block:
+    """A stock chain (or the flows without stocks, or the loose variables) and the
+    variables laid out around it."""
+
+    chains: list[list[str]] = field(default_factory=list)
+    flows: list[_Flow] = field(default_factory=list)
+    variables: list[str] = field(default_factory=list)  # keys of auxiliaries, constants...
+    ids: list[int] = field(default_factory=list)  # objects laid out in this block
+
+
+def _chain_order(
+    members: list[str], links: list[tuple[str, str]], rank: dict[str, int]
+) -> list[str]:
+    """Order the stocks of a chain along its flows.
+
+    Keeps the forward edges of a depth-first search (started from the stocks without an
+    inflow from the chain, in file order), then sorts topologically with file order
+    breaking ties. Edges against the chain direction (e.g. fall-backs) are dropped.
+    """
+    successors: dict[str, list[str]] = {m: [] for m in members}
+    for a, b in links:
+        if a in successors and b not in successors[a]:
+            successors[a].append(b)
+    has_in = {b for a, b in links if a in successors and a != b}
+    roots = [m for m in members if m not in has_in] or members[:1]
+    state: dict[str, int] = {}
+    dag: list[tuple[str, str]] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        for nxt in sorted(successors[node], key=rank.__getitem__):
+            if state.get(nxt) == 1:
+                continue
+            dag.append((node, nxt))
+            if nxt not in state:
+                visit(nxt)
+        state[node] = 2
+
+    for root in roots + members:
+        if root not in state:
+            visit(root)
+    indegree = {m: 0 for m in members}
+    for _, b in dag:
+        indegree[b] += 1
+    ready = sorted((m for m in members if indegree[m] == 0), key=rank.__getitem__)
+    chain: list[str] = []
+    while ready:
+        node = ready.pop(0)
+        chain.append(node)
+        for a, b in dag:
+            if a == node:
+                indegree[b] -= 1
+                if indegree[b] == 0:
+                    ready.append(b)
+        ready.sort(key=rank.__getitem__)
+    return chain
+
+
+def _chains(stocks: list[ModelVariable], flows: dict[str, _Flow]) -> list[list[str]]:
+    """Group the stocks joined by flows into chains, each ordered along its flows."""
+    rank = {s.key: i for i, s in enumerate(stocks)}
+    links = [(f.source, f.target) for f in flows.values() if f.source and f.target]
+    parent = {s.key: s.key for s in stocks}
+
+    def find(key: str) -> str:
+        while parent[key] != key:
+            key = parent[key]
+        return key
+
+    for a, b in links:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb, key=rank.__getitem__)] = min(ra, rb, key=rank.__getitem__)
+    groups: dict[str, list[str]] = {}
+    for stock in stocks:
+        groups.setdefault(find(stock.key), []).append(stock.key)
+    return [_chain_order(members, links, rank) for members in groups.values()]
 
 
 class _Builder:
@@ -435,9 +517,12 @@ class _Builder:
         self.members = members
         self.member_keys = {v.key for v in members}
         self.next_id = 1
-        self.node_of: dict[str, int] = {}  # primary key -> object id (valve for flows)
+        self.node_of: dict[str, int] = {}  # primary key -> object id (the valve for flows)
+        self.key_of: dict[int, str] = {}
         self.edges: list[tuple[int, int]] = []  # influence arrows (from, to)
         self.pipes: list[tuple[int, int, str]] = []  # (valve, end, kind)
+        self.route: dict[tuple[int, int], list[int]] = {}  # placeholders a long arrow passes
+        self.dummy_of: dict[int, None] = {}  # placeholder objects (negative ids)
 
     def add(self, kind: str, name: str, w: int, h: int, **extra: Any) -> SketchObject:
         obj = SketchObject(self.next_id, kind, name, 0.0, 0.0, w, h, **extra)
@@ -445,12 +530,16 @@ class _Builder:
         self.next_id += 1
         return obj
 
+    def add_primary(self, key: str, obj: SketchObject) -> None:
+        self.node_of[key] = obj.id
+        self.key_of[obj.id] = key
+
     # -- structure --------------------------------------------------------------------------
 
     def build(self) -> SketchView:
         stocks = [v for v in self.members if v.kind == "stock"]
         flows: dict[str, _Flow] = {}
-        extra_flow_edges: list[tuple[str, str]] = []  # (flow key, stock key)
+        dependencies: list[tuple[str, str]] = []  # (referenced key, user key)
         for var in self.members:
             if var.kind != "flow":
                 continue
@@ -462,107 +551,262 @@ class _Builder:
                 targets[0] if targets else None,
                 _text_box(var.name, FLOW_WRAP),
             )
-            extra_flow_edges += [(var.key, s) for s in sources[1:] + targets[1:]]
-
-        chains = self._chains(stocks, flows)
-        for chain in chains:
-            for key in chain:
-                obj = self.add("stock", self.by_key[key].name, *_stock_box(self.by_key[key].name))
-                self.node_of[key] = obj.id
-        self._place_row(chains, flows)
-
-        # Influence arrows; shadows for references to variables defined elsewhere.
-        shadows: dict[str, int] = {}
-        dependencies: list[tuple[str, str]] = []
         for var in self.members:
-            for ref in var.references:
-                dependencies.append((ref, var.key))
-            if var.kind == "stock":
-                for ref in var.inflows + var.outflows:
-                    if ref not in flows or var.key not in (flows[ref].source, flows[ref].target):
-                        if (ref, var.key) not in extra_flow_edges:
-                            dependencies.append((ref, var.key))
-        dependencies += extra_flow_edges
-        for var in self.members:
-            if var.kind not in ("stock", "flow"):
-                obj = self.add("variable", var.name, *_text_box(var.name, AUX_WRAP))
-                self.node_of[var.key] = obj.id
-        for ref, _user in dependencies:
-            if ref not in self.member_keys and ref not in shadows:
-                name = self.by_key[ref].name if ref in self.by_key else "Time"
-                obj = self.add("shadow", name, *_text_box(name, AUX_WRAP, shadow=True))
-                shadows[ref] = obj.id
-        for ref, user in dependencies:
-            source = self.node_of.get(ref, shadows.get(ref))
-            assert source is not None
-            edge = (source, self.node_of[user])
-            if edge not in self.edges:
-                self.edges.append(edge)
-        self._place_layers()
+            dependencies += [(ref, var.key) for ref in var.references]
+            for ref in var.inflows + var.outflows:
+                flow = flows.get(ref)
+                if flow is None or var.key not in (flow.source, flow.target):
+                    # A flow of another sector, or a second stock of the same flow.
+                    dependencies.append((ref, var.key))
+        dependencies = list(dict.fromkeys(dependencies))
+
+        blocks = self._blocks(stocks, flows, dependencies)
+        for block in blocks:
+            self._layout_block(block, dependencies)
+        self._arrange(blocks)
         self._finish()
         return self.view
 
-    def _chains(self, stocks: list[ModelVariable], flows: dict[str, _Flow]) -> list[list[str]]:
-        """Group stocks joined by flows into chains, each ordered along its flows."""
-        order = {s.key: i for i, s in enumerate(stocks)}
-        links = [(f.source, f.target) for f in flows.values() if f.source and f.target]
-        parent = {s.key: s.key for s in stocks}
+    def _blocks(
+        self,
+        stocks: list[ModelVariable],
+        flows: dict[str, _Flow],
+        dependencies: list[tuple[str, str]],
+    ) -> list[_Block]:
+        """Split the view into blocks: one per stock chain, one for the flows without a
+        stock in the view, one for the variables connected to none of those."""
+        blocks: list[_Block] = []
+        block_of: dict[str, int] = {}
+        for chain in _chains(stocks, flows):
+            for key in chain:
+                block_of[key] = len(blocks)
+            blocks.append(_Block(chains=[chain]))
+        free = []
+        for flow in flows.values():
+            end = flow.source or flow.target
+            if end is None:
+                free.append(flow)
+            else:
+                block_of[flow.var.key] = block_of[end]
+                blocks[block_of[end]].flows.append(flow)
+        if free:
+            for flow in free:
+                block_of[flow.var.key] = len(blocks)
+            blocks.append(_Block(flows=free))
 
-        def find(key: str) -> str:
-            while parent[key] != key:
-                key = parent[key]
-            return key
+        successors: dict[str, list[str]] = {k: [] for k in self.member_keys}
+        predecessors: dict[str, list[str]] = {k: [] for k in self.member_keys}
+        for ref, user in dependencies:
+            if ref in self.member_keys:
+                successors[ref].append(user)
+                predecessors[user].append(ref)
+        loose = [v.key for v in self.members if v.key not in block_of]
 
-        for a, b in links:
-            ra, rb = find(a), find(b)
-            if ra != rb:
-                parent[max(ra, rb, key=order.__getitem__)] = min(ra, rb, key=order.__getitem__)
-        groups: dict[str, list[str]] = {}
-        for s in stocks:
-            groups.setdefault(find(s.key), []).append(s.key)
-        chains = []
-        for members in groups.values():
-            # Keep only forward edges of a depth-first search from the first stock without
-            # an inflow from the chain, then sort topologically (file order breaks ties).
-            inner = [(a, b) for a, b in links if a in members]
-            has_in = {b for a, b in inner if a != b}
-            roots = [m for m in members if m not in has_in] or members[:1]
-            successors: dict[str, list[str]] = {m: [] for m in members}
-            for a, b in inner:
-                if b not in successors[a]:
-                    successors[a].append(b)
-            state: dict[str, int] = {}
-            dag: list[tuple[str, str]] = []
+        def nearest(start: str, graph: dict[str, list[str]]) -> int | None:
+            seen = {start}
+            frontier = [start]
+            while frontier:
+                following = []
+                for node in frontier:
+                    for nxt in graph[node]:
+                        if nxt in seen:
+                            continue
+                        seen.add(nxt)
+                        if nxt in flows or self.by_key[nxt].kind == "stock":
+                            return block_of[nxt]
+                        following.append(nxt)
+                frontier = following
+            return None
 
-            def visit(node: str) -> None:
-                state[node] = 1
-                for nxt in sorted(successors[node], key=order.__getitem__):
-                    if state.get(nxt) == 1:
-                        continue  # back edge: drawn against the chain direction
-                    dag.append((node, nxt))
-                    if nxt not in state:
-                        visit(nxt)
-                state[node] = 2
+        assigned: dict[str, int] = {}
+        for key in loose:
+            found = nearest(key, successors)
+            if found is None:
+                found = nearest(key, predecessors)
+            if found is not None:
+                assigned[key] = found
+        changed = True
+        while changed:
+            changed = False
+            for key in loose:
+                if key in assigned:
+                    continue
+                near = [assigned[n] for n in successors[key] + predecessors[key] if n in assigned]
+                if near:
+                    assigned[key] = min(near)
+                    changed = True
+        rest = [key for key in loose if key not in assigned]
+        if rest:
+            for key in rest:
+                assigned[key] = len(blocks)
+            blocks.append(_Block())
+        for key in loose:
+            blocks[assigned[key]].variables.append(key)
+        return blocks
 
-            for root in roots + members:
-                if root not in state:
-                    visit(root)
-            indegree = {m: 0 for m in members}
-            for _, b in dag:
-                indegree[b] += 1
-            ready = sorted((m for m in members if indegree[m] == 0), key=order.__getitem__)
-            chain: list[str] = []
-            while ready:
-                node = ready.pop(0)
-                chain.append(node)
-                for a, b in dag:
-                    if a == node:
-                        indegree[b] -= 1
-                        if indegree[b] == 0:
-                            ready.append(b)
-                ready.sort(key=order.__getitem__)
-            chains.append(chain)
-        return chains
+    def _layout_block(self, block: _Block, dependencies: list[tuple[str, str]]) -> None:
+        """Lay out one block around its row at y = 0, starting at x = 0."""
+        first = self.next_id
+        for chain in block.chains:
+            for key in chain:
+                name = self.by_key[key].name
+                self.add_primary(key, self.add("stock", name, *_stock_box(name)))
+        self._place_row(block)
+        for key in block.variables:
+            name = self.by_key[key].name
+            self.add_primary(key, self.add("variable", name, *_text_box(name, AUX_WRAP)))
+        objects = self.view.objects
+        mine = set(range(first, self.next_id))
+        row = {i for i in mine if objects[i].kind in ("stock", "valve")}
+        free = [i for i in sorted(mine) if objects[i].kind == "variable"]
+
+        # Arrows between primaries of the block decide the layers.
+        inner = [
+            (self.node_of[ref], self.node_of[user])
+            for ref, user in dependencies
+            if self.node_of.get(user) in mine and self.node_of.get(ref) in mine
+        ]
+        successors: dict[int, list[int]] = {i: [] for i in mine}
+        predecessors: dict[int, list[int]] = {i: [] for i in mine}
+        for a, b in inner:
+            successors[a].append(b)
+            predecessors[b].append(a)
+
+        # Above the row: length of the longest chain of influence into the row.
+        height: dict[int, int] = {}
+
+        def up(node: int) -> int:
+            if node in row:
+                return 0
+            if node not in height:
+                height[node] = -1  # guards against simultaneous equations
+                reach = [up(nxt) for nxt in successors[node]]
+                height[node] = max((r + 1 for r in reach if r >= 0), default=-1)
+            return height[node]
+
+        layer: dict[int, int] = {i: 0 for i in row}
+        underneath: set[int] = set()  # feed only valves below the row: placed below it
+        for node in free:
+            if up(node) > 0:
+                layer[node] = -up(node)
+                targets = [objects[n] for n in successors[node] if n in row]
+                if up(node) == 1 and all(t.vertical and t.y > 0 for t in targets):
+                    underneath.add(node)
+                    del layer[node]
+
+        # Shadows: variables defined elsewhere, and variables above the row used below it.
+        bottom = {i for i in row if objects[i].vertical and objects[i].y > 0}
+
+        def side(user: int) -> bool:
+            """Whether a user is on the upper side (the row counts, but for valves below)."""
+            return (user in row and user not in bottom) or layer.get(user, 1) < 0
+
+        wanted: list[tuple[str, int]] = []  # (referenced key, user id)
+        plain: list[tuple[int, int]] = []
+        for ref, user_key in dependencies:
+            user = self.node_of.get(user_key)
+            if user not in mine:
+                continue
+            source = self.node_of.get(ref)
+            crosses = source not in row and side(source) and not side(user)
+            # A stock feeding a variable far above the row is shown there as a shadow.
+            far = source in row and layer.get(user, 0) <= -FAR_LAYERS
+            if source in mine and not crosses and not far:
+                plain.append((source, user))
+            else:
+                wanted.append((ref, user))
+        shadow_users = {user for _, user in wanted if not side(user)}
+
+        # Below the row: dependency depth; sources just above their first user.
+        below = [n for n in free if n not in layer]
+        isolated = [
+            n for n in below if not successors[n] and not predecessors[n] and n not in shadow_users
+        ]
+        below = [n for n in below if n not in isolated]
+        depth: dict[int, int] = {}
+
+        for node in underneath:
+            depth[node] = 2 if node in shadow_users else 1
+
+        def down(node: int) -> int:
+            if node not in depth:
+                depth[node] = 1
+                parents = [p for p in predecessors[node] if p in below]
+                base = 1 if node in shadow_users else 0
+                depth[node] = 1 + max([down(p) for p in parents] + [base])
+            return depth[node]
+
+        for node in below:
+            down(node)
+        for node in below:
+            if not predecessors[node] and node not in shadow_users | underneath:
+                users = [depth[s] for s in successors[node] if s in depth]
+                if users:
+                    depth[node] = max(1, min(users) - 1)
+            layer[node] = depth[node]
+        if isolated:
+            last = max([v for v in layer.values() if v > 0], default=0) + 1
+            for node in isolated:
+                layer[node] = last
+
+        shadows: dict[tuple[str, int], int] = {}
+        for ref, user in wanted:
+            if side(user):
+                level = min(-1, layer[user] - 1)
+            else:
+                level = 1 if user in row else max(1, layer[user] - 1)
+            slot = (ref, level)
+            if slot not in shadows:
+                var = self.by_key.get(ref)
+                name = var.name if var else "Time"
+                shadow = self.add("shadow", name, *_text_box(name, AUX_WRAP, shadow=True))
+                shadows[slot] = shadow.id
+                layer[shadow.id] = level
+                mine.add(shadow.id)
+                successors[shadow.id] = []
+                predecessors[shadow.id] = []
+            plain.append((shadows[slot], user))
+        for a, b in plain:
+            if (a, b) not in self.edges:
+                self.edges.append((a, b))
+            if b not in successors[a]:
+                successors[a].append(b)
+                predecessors[b].append(a)
+
+        # Arrows spanning several layers pass through placeholders that keep a gap for them.
+        dummies: set[int] = set()
+        for a, b in plain:
+            low, high = layer.get(a, 0), layer.get(b, 0)
+            if abs(low - high) < 2 or (low < 0 < high) or (high < 0 < low):
+                continue
+            step = 1 if high > low else -1
+            path = [a]
+            for level in range(low + step, high, step):
+                dummy = SketchObject(
+                    -(len(self.dummy_of) + len(dummies) + 1), "dummy", "", 0.0, 0.0, 5, 7
+                )
+                objects[dummy.id] = dummy
+                layer[dummy.id] = level
+                dummies.add(dummy.id)
+                successors[dummy.id], predecessors[dummy.id] = [], []
+                path.append(dummy.id)
+            path.append(b)
+            successors[a].remove(b)
+            predecessors[b].remove(a)
+            for u, v in zip(path, path[1:], strict=False):
+                successors[u].append(v)
+                predecessors[v].append(u)
+            self.route[(a, b)] = path[1:-1]
+
+        layers: dict[int, list[int]] = {}
+        for node in sorted(mine | dummies, key=abs):
+            if node in layer and node not in row:
+                layers.setdefault(layer[node], []).append(node)
+        self._order_layers(layers, row, mine | dummies, successors, predecessors)
+        self.dummy_of.update(dict.fromkeys(dummies))
+        block.ids = sorted(mine | dummies)
+
+    # -- the row ----------------------------------------------------------------------------
 
     def _add_flow(self, flow: _Flow, vertical: bool) -> tuple[SketchObject, SketchObject]:
         if vertical:
@@ -570,15 +814,15 @@ class _Builder:
         else:
             valve = self.add("valve", "", VALVE_W, VALVE_H)
         label = self.add("flow", flow.var.name, *flow.label)
-        self.node_of[flow.var.key] = valve.id
+        self.add_primary(flow.var.key, valve)
         return valve, label
 
-    def _place_row(self, chains: list[list[str]], flows: dict[str, _Flow]) -> None:
-        """Place stocks, valves, flow names and clouds on the main row (y = 0)."""
+    def _place_row(self, block: _Block) -> None:
+        """Place stocks, valves, flow names and clouds of a block on its row (y = 0)."""
         objects = self.view.objects
-        stock_obj = {key: objects[self.node_of[key]] for chain in chains for key in chain}
+        stock_obj = {key: objects[self.node_of[key]] for chain in block.chains for key in chain}
         cursor = 0.0
-        pending = list(flows.values())
+        pending = list(block.flows)
 
         def take(predicate: Any, limit: int | None = None) -> list[_Flow]:
             found = [f for f in pending if predicate(f)][:limit]
@@ -586,67 +830,69 @@ class _Builder:
                 pending.remove(f)
             return found
 
-        def cloud_at(x: float, y: float) -> SketchObject:
+        def cloud_at(x: float) -> SketchObject:
             cloud = self.add("cloud", "", CLOUD_W, CLOUD_H)
-            cloud.x, cloud.y = x, y
+            cloud.x = x
             return cloud
 
         def gap_width(lane_flows: list[_Flow]) -> float:
             widest = max((2 * f.label[0] for f in lane_flows), default=0)
             return max(70.0, widest + 24)
 
-        def place_lanes(lane_flows: list[_Flow], x: float, left_cloud: SketchObject | None = None,
-                        right_cloud: SketchObject | None = None) -> None:
+        def place_lanes(
+            lane_flows: list[_Flow],
+            x: float,
+            left_cloud: SketchObject | None = None,
+            right_cloud: SketchObject | None = None,
+        ) -> None:
             count = len(lane_flows)
             for index, flow in enumerate(lane_flows):
                 offset = (index - (count - 1) / 2) * LANE_SPACING
                 valve, label = self._add_flow(flow, vertical=False)
                 valve.x, valve.y = x, offset
                 label.x = x
-                above = count > 1 and index < count / 2
                 shift = VALVE_H + 2 + label.h
-                label.y = offset - shift if above else offset + shift
+                label.y = offset - shift if count > 1 and index < count / 2 else offset + shift
                 src = stock_obj[flow.source] if flow.source else left_cloud
                 dst = stock_obj[flow.target] if flow.target else right_cloud
                 assert src is not None and dst is not None
                 self.pipes.append((valve.id, dst.id, "pipe_in"))
                 self.pipes.append((valve.id, src.id, "pipe_out"))
 
-        for chain in chains:
+        for chain in block.chains:
             first, last = chain[0], chain[-1]
             left_in = take(lambda f, k=first: f.target == k and f.source is None, 1)
             right_out = take(lambda f, k=last: f.source == k and f.target is None, 1)
-            between = []
-            for a, b in zip(chain, chain[1:], strict=False):
-                between.append(take(lambda f, a=a, b=b: {f.source, f.target} == {a, b}))
-            # Flows between stocks that are not neighbours go next to their source.
+            between = [
+                take(lambda f, a=a, b=b: {f.source, f.target} == {a, b})
+                for a, b in zip(chain, chain[1:], strict=False)
+            ]
+            # A flow between stocks that are not neighbours goes next to its source.
             for index, key in enumerate(chain):
-                far = take(lambda f, k=key: f.source == k and f.target in chain)
+                far = take(lambda f, k=key, c=chain: f.source == k and f.target in c)
                 if far:
-                    slot = index if index < len(between) else index - 1
-                    between[slot] += far
+                    between[min(index, len(between) - 1)] += far
             tops = {k: take(lambda f, k=k: f.target == k and f.source is None) for k in chain}
             bottoms = {k: take(lambda f, k=k: f.source == k and f.target is None) for k in chain}
             lanes = max((len(b) for b in between), default=1)
             half_height = max(
                 max(stock_obj[k].h for k in chain),
-                math.ceil((max(lanes, 1) - 1) * LANE_SPACING / 2) + 12,
+                math.ceil((lanes - 1) * LANE_SPACING / 2) + 12,
             )
             for key in chain:
                 stock_obj[key].h = half_height
 
             if left_in:
                 gap = gap_width(left_in)
-                cloud = cloud_at(cursor + CLOUD_W, 0.0)
+                cloud = cloud_at(cursor + CLOUD_W)
                 cursor += 2 * CLOUD_W + gap
                 place_lanes(left_in, cloud.x + CLOUD_W + gap / 2, left_cloud=cloud)
             for index, key in enumerate(chain):
                 stock = stock_obj[key]
                 extent_left, extent_right = self._vertical_extents(stock, tops[key], bottoms[key])
                 stock.x = cursor + extent_left
-                stock.y = 0.0
-                self._place_vertical(stock, tops[key], above=True)
-                self._place_vertical(stock, bottoms[key], above=False)
+                self._place_vertical(stock, key, tops[key], above=True)
+                self._place_vertical(stock, key, bottoms[key], above=False)
                 cursor = stock.x + extent_right
                 if index < len(between):
                     gap = gap_width(between[index])
@@ -654,46 +900,47 @@ class _Builder:
                     cursor += gap
             if right_out:
                 gap = gap_width(right_out)
-                valve_x = cursor + gap / 2
-                cloud = cloud_at(cursor + gap + CLOUD_W, 0.0)
-                place_lanes(right_out, valve_x, right_cloud=cloud)
+                cloud = cloud_at(cursor + gap + CLOUD_W)
+                place_lanes(right_out, cursor + gap / 2, right_cloud=cloud)
                 cursor += gap + 2 * CLOUD_W
-            cursor += COMPONENT_GAP
-        # Flows with no stock in this view: cloud -> valve -> cloud.
+            cursor += BLOCK_GAP
+        # Flows with no stock in the view: cloud -> valve -> cloud.
         for flow in pending:
             gap = gap_width([flow])
-            left = cloud_at(cursor + CLOUD_W, 0.0)
-            right = cloud_at(cursor + 2 * CLOUD_W + gap + CLOUD_W, 0.0)
+            left = cloud_at(cursor + CLOUD_W)
+            right = cloud_at(cursor + 3 * CLOUD_W + gap)
             place_lanes([flow], cursor + 2 * CLOUD_W + gap / 2, left, right)
-            cursor += 4 * CLOUD_W + gap + COMPONENT_GAP
+            cursor += 4 * CLOUD_W + gap + BLOCK_GAP
 
     @staticmethod
     def _vertical_offsets(items: list[_Flow]) -> list[tuple[float, bool]]:
-        """Valve x offsets (from the first) and label sides (True = right) of vertical flows."""
+        """x offsets of the valves of vertical flows on one side of a stock, and the sides
+        of their names (True = right)."""
         result: list[tuple[float, bool]] = []
-        for index, flow in enumerate(items):
+        for index in range(len(items)):
             right = not (index == 0 and len(items) > 1)
             if index == 0:
                 result.append((0.0, right))
                 continue
             previous_offset, previous_right = result[-1]
-            step = 2 * VALVE_H + 14
+            step = 2 * VALVE_H + 24
             if previous_right:
                 step += 2 * items[index - 1].label[0] + 8
             result.append((previous_offset + step, right))
         span = result[-1][0] if result else 0.0
         return [(offset - span / 2, right) for offset, right in result]
 
-    def _vertical_extents(self, stock: SketchObject, tops: list[_Flow],
-                          bottoms: list[_Flow]) -> tuple[float, float]:
-        """Half widths to the left and right of a stock's column (stock and vertical flows)."""
-        left = right = float(stock.w)
+    def _vertical_extents(
+        self, stock: SketchObject, tops: list[_Flow], bottoms: list[_Flow]
+    ) -> tuple[float, float]:
+        """Half widths to the left and right of a stock's column (stock and vertical flows);
+        widens the stock so that every vertical pipe meets it."""
         for items in (tops, bottoms):
             offsets = self._vertical_offsets(items)
             if offsets:
                 span = offsets[-1][0] - offsets[0][0]
                 stock.w = max(stock.w, math.ceil(span / 2) + VALVE_H + 10)
-                left = right = float(stock.w)
+        left = right = float(stock.w)
         for items in (tops, bottoms):
             for (offset, label_right), flow in zip(
                 self._vertical_offsets(items), items, strict=True
@@ -703,11 +950,11 @@ class _Builder:
                     right = max(right, offset + reach)
                 else:
                     left = max(left, -offset + reach)
-                left = max(left, -offset + VALVE_H)
-                right = max(right, offset + VALVE_H)
         return left, right
 
-    def _place_vertical(self, stock: SketchObject, items: list[_Flow], above: bool) -> None:
+    def _place_vertical(
+        self, stock: SketchObject, key: str, items: list[_Flow], above: bool
+    ) -> None:
         sign = -1 if above else 1
         tallest = max((f.label[1] for f in items), default=0)
         valve_y = sign * (stock.h + max(26, tallest + 10))
@@ -720,131 +967,147 @@ class _Builder:
             label.y = valve_y
             cloud = self.add("cloud", "", CLOUD_W, CLOUD_H)
             cloud.x, cloud.y = valve.x, cloud_y
-            if flow.target == self._key_of(stock):
+            if flow.target == key:
                 self.pipes.append((valve.id, stock.id, "pipe_in"))
                 self.pipes.append((valve.id, cloud.id, "pipe_out"))
             else:
                 self.pipes.append((valve.id, cloud.id, "pipe_in"))
                 self.pipes.append((valve.id, stock.id, "pipe_out"))
 
-    def _key_of(self, obj: SketchObject) -> str:
-        for key, node in self.node_of.items():
-            if node == obj.id:
-                return key
-        raise KeyError(obj.id)
-
     # -- layers -----------------------------------------------------------------------------
 
-    def _place_layers(self) -> None:
+    def _order_layers(
+        self,
+        layers: dict[int, list[int]],
+        row: set[int],
+        mine: set[int],
+        successors: dict[int, list[int]],
+        predecessors: dict[int, list[int]],
+    ) -> None:
+        """Order and pack the layers of a block (barycentre sweeps), stagger the wide ones,
+        and stack them above and below the row."""
         objects = self.view.objects
-        row = {o.id for o in objects.values() if o.kind in ("stock", "valve")}
-        free = [o.id for o in objects.values() if o.kind in ("variable", "shadow")]
-        successors: dict[int, list[int]] = {i: [] for i in objects}
-        predecessors: dict[int, list[int]] = {i: [] for i in objects}
-        for a, b in self.edges:
-            successors[a].append(b)
-            predecessors[b].append(a)
+        neighbours = {n: successors[n] + predecessors[n] for n in mine}
+        row_objects = [objects[i] for i in mine if i in row or objects[i].kind in ("flow", "cloud")]
+        placed = {o.id for o in row_objects}
+        row_left = min((o.x - o.w for o in row_objects), default=0.0)
+        row_right = max((o.x + o.w for o in row_objects), default=0.0)
+        row_centre = (row_left + row_right) / 2
+        limit = max(MIN_LAYER_WIDTH, 1.15 * (row_right - row_left))
 
-        # Above the row: longest chain of influence into the row.
-        height: dict[int, int] = {}
+        def x_of(node: int) -> float:
+            obj = objects[node]
+            # Reach a vertical valve from the side away from its cloud and name.
+            return obj.x - VERTICAL_APPROACH if obj.vertical else obj.x
 
-        def up(node: int) -> int:
-            if node in row:
-                return 0
-            if node not in height:
-                height[node] = -1  # guard against (illegal) simultaneous equations
-                best = -1
-                for nxt in successors[node]:
-                    reach = up(nxt)
-                    if reach >= 0:
-                        best = max(best, reach + 1)
-                height[node] = best
-            return height[node]
+        def desired(node: int) -> float:
+            xs = [x_of(m) for m in neighbours[node] if m in placed]
+            if xs:
+                return sum(xs) / len(xs)
+            return objects[node].x if node in placed else row_centre
 
-        layer: dict[int, int] = {}
-        for node in free:
-            if up(node) > 0:
-                layer[node] = -up(node)
-        # Below the row: dependency depth from the row; pure sources just above their users.
-        isolated = [n for n in free if not successors[n] and not predecessors[n]]
-        below = [n for n in free if n not in layer and n not in isolated]
-        depth: dict[int, int] = {}
+        def sweep(groups: dict[tuple[int, int], list[int]], rounds: int) -> None:
+            keys = sorted(groups, key=lambda k: (abs(k[0]), k[0], k[1]))
+            for turn in range(rounds):
+                for key in keys if turn % 2 == 0 else reversed(keys):
+                    nodes = groups[key]
+                    wants = [desired(n) for n in nodes]
+                    order = sorted(
+                        range(len(nodes)),
+                        key=lambda i: (wants[i], objects[nodes[i]].x, objects[nodes[i]].name),
+                    )
+                    xs = _pack([wants[i] for i in order], [objects[nodes[i]].w for i in order])
+                    for i, x in zip(order, xs, strict=True):
+                        objects[nodes[i]].x = x
+                        placed.add(nodes[i])
+                    groups[key] = [nodes[i] for i in order]
 
-        def down(node: int) -> int:
-            if node not in depth:
-                depth[node] = 1
-                parents = [p for p in predecessors[node] if p in depth or p in below]
-                depth[node] = 1 + max((down(p) for p in parents), default=0)
-            return depth[node]
+        groups = {(k, 0): list(v) for k, v in layers.items()}
+        sweep(groups, 10)
+        staggered: dict[tuple[int, int], list[int]] = {}
+        for (index, _), nodes in groups.items():
+            width = sum(2 * objects[n].w + ITEM_GAP for n in nodes)
+            parts = max(1, math.ceil(width / limit)) if len(nodes) > 2 else 1
+            for part in range(parts):
+                staggered[(index, part)] = nodes[part::parts]
+        sweep(staggered, 6)
 
-        for node in below:
-            down(node)
-        for node in below:
-            if not predecessors[node]:
-                users = [depth[s] for s in successors[node] if s in depth]
-                if users:
-                    depth[node] = max(1, min(users) - 1)
-        for node in below:
-            layer[node] = depth[node]
-        if isolated:
-            last = max([v for v in layer.values() if v > 0], default=0) + 1
-            for node in isolated:
-                layer[node] = last
-
-        layers: dict[int, list[int]] = {}
-        for node in free:
-            layers.setdefault(layer[node], []).append(node)
-        self._order_layers(layers, row, successors, predecessors)
-
-        # Vertical placement.
-        row_objects = [o for o in objects.values() if o.id not in layer]
+        # Stack the rows outward from the main row.
         top = min((o.y - o.h for o in row_objects), default=0.0)
         bottom = max((o.y + o.h for o in row_objects), default=0.0)
-        for index in sorted((k for k in layers if k < 0), reverse=True):
-            tallest = max(objects[n].h for n in layers[index])
-            centre = top - LAYER_GAP - tallest
-            for node in layers[index]:
+        previous = 0
+        for index, part in sorted((k for k in staggered if k[0] < 0), key=lambda k: (-k[0], k[1])):
+            nodes = staggered[(index, part)]
+            tallest = max(objects[n].h for n in nodes)
+            gap = SUBROW_GAP if index == previous else LAYER_GAP
+            centre = top - gap - tallest
+            for node in nodes:
                 objects[node].y = centre
             top = centre - tallest
-        for index in sorted(k for k in layers if k > 0):
-            tallest = max(objects[n].h for n in layers[index])
-            centre = bottom + LAYER_GAP + tallest
-            for node in layers[index]:
+            previous = index
+        previous = 0
+        for index, part in sorted(k for k in staggered if k[0] > 0):
+            nodes = staggered[(index, part)]
+            tallest = max(objects[n].h for n in nodes)
+            gap = SUBROW_GAP if index == previous else LAYER_GAP
+            centre = bottom + gap + tallest
+            for node in nodes:
                 objects[node].y = centre
             bottom = centre + tallest
+            previous = index
 
-    def _order_layers(self, layers: dict[int, list[int]], row: set[int],
-                      successors: dict[int, list[int]],
-                      predecessors: dict[int, list[int]]) -> None:
+    # -- the whole view ---------------------------------------------------------------------
+
+    def _arrange(self, blocks: list[_Block]) -> None:
+        """Arrange the blocks in rows, aligning their stock rows."""
         objects = self.view.objects
-        neighbours = {n: successors[n] + predecessors[n] for n in objects}
-        placed = set(row) | {o.id for o in objects.values() if o.kind in ("flow", "cloud")}
-
-        def desired(node: int) -> float | None:
-            xs = [objects[m].x for m in neighbours[node] if m in placed]
-            return sum(xs) / len(xs) if xs else None
-
-        outward = sorted(layers, key=lambda k: (abs(k), k))
-        row_centre = sum(objects[n].x for n in row) / len(row) if row else 0.0
-        for sweep in range(10):
-            sequence = outward if sweep % 2 == 0 else list(reversed(outward))
-            for index in sequence:
-                nodes = layers[index]
-                wants = []
-                for node in nodes:
-                    want = desired(node)
-                    if want is None:
-                        want = objects[node].x if node in placed else row_centre
-                    wants.append(want)
-                order = sorted(
-                    range(len(nodes)),
-                    key=lambda i: (wants[i], objects[nodes[i]].x, objects[nodes[i]].name),
+        extents = []
+        for block in blocks:
+            items = [objects[i] for i in block.ids]
+            extents.append(
+                (
+                    min(o.x - o.w for o in items),
+                    max(o.x + o.w for o in items),
+                    min(o.y - o.h for o in items),
+                    max(o.y + o.h for o in items),
                 )
-                xs = _pack([wants[i] for i in order], [objects[nodes[i]].w for i in order])
-                for i, x in zip(order, xs, strict=True):
-                    objects[nodes[i]].x = x
-                    placed.add(nodes[i])
-                layers[index] = [nodes[i] for i in order]
+            )
+        width_limit = max([VIEW_WIDTH] + [right - left for left, right, _, _ in extents])
+        rows: list[list[int]] = [[]]
+        used = 0.0
+        for index, (left, right, _, _) in enumerate(extents):
+            width = right - left
+            if rows[-1] and used + BLOCK_GAP + width > width_limit:
+                rows.append([])
+                used = 0.0
+            used += (BLOCK_GAP if rows[-1] else 0) + width
+            rows[-1].append(index)
+        top = 0.0
+        for row in rows:
+            above = max(-extents[i][2] for i in row)
+            below = max(extents[i][3] for i in row)
+            line = top + above
+            cursor = 0.0
+            for index in row:
+                left, right, _, _ = extents[index]
+                for ident in blocks[index].ids:
+                    objects[ident].x += cursor - left
+                    objects[ident].y += line
+                cursor += right - left + BLOCK_GAP
+            top = line + below + BLOCK_GAP
+
+    @staticmethod
+    def _control_point(start: SketchObject, stop: SketchObject, row: set[int]) -> tuple[int, int]:
+        """Control point of an influence arrow: an arc for arrows between a stock and a valve
+        of the row that would otherwise run along a pipe, the midpoint (straight) otherwise."""
+        curve = "straight"
+        if start.id in row and stop.id in row and "cloud" not in (start.kind, stop.kind):
+            vertical = start.vertical or stop.vertical
+            if vertical and abs(start.x - stop.x) < max(start.w, stop.w):
+                curve = "left"
+            elif not vertical and abs(start.y - stop.y) < 40:
+                curve = "up"
+        return _control_point_of(start, stop, curve)
 
     def _finish(self) -> None:
         objects = self.view.objects
@@ -855,16 +1118,41 @@ class _Builder:
             obj.y = round(obj.y - min_y + MARGIN)
         arrows = []
         for valve, end, kind in self.pipes:
-            a, b = objects[valve], objects[end]
-            arrows.append((kind, valve, end, _midpoint_to_edge(a, b)))
+            arrows.append((kind, valve, end, _midpoint_to_edge(objects[valve], objects[end])))
+        row = {i for i, _, _ in self.pipes} | {end for _, end, _ in self.pipes}
         for a, b in self.edges:
-            start, stop = objects[a], objects[b]
-            arrows.append(
-                ("influence", a, b, (round((start.x + stop.x) / 2), round((start.y + stop.y) / 2)))
-            )
+            point = self._control_point(objects[a], objects[b], row)
+            path = self.route.get((a, b))
+            if path and _is_straight(objects[a], objects[b], point):
+                middle = objects[path[len(path) // 2]]
+                point = (round(middle.x), round(middle.y))
+                chord = math.hypot(objects[b].x - objects[a].x, objects[b].y - objects[a].y)
+                bend = _distance_to_line(objects[a], objects[b], point)
+                if bend < 6 or bend > MAX_BEND * chord:
+                    point = _control_point_of(objects[a], objects[b], "straight")
+            arrows.append(("influence", a, b, point))
+        for dummy in self.dummy_of:
+            del objects[dummy]
         for kind, a, b, point in arrows:
             self.view.arrows.append(SketchArrow(self.next_id, kind, a, b, point))
             self.next_id += 1
+
+
+def _control_point_of(start: SketchObject, stop: SketchObject, curve: str) -> tuple[int, int]:
+    middle_x, middle_y = (start.x + stop.x) / 2, (start.y + stop.y) / 2
+    if curve == "up":
+        lift = 28 + 0.12 * abs(stop.x - start.x)
+        return round(middle_x), round(min(start.y - start.h, stop.y - stop.h) - lift + 14)
+    if curve == "left":
+        valve = start if start.vertical else stop
+        return round(valve.x - 30), round(middle_y)
+    return round(middle_x), round(middle_y)
+
+
+def _distance_to_line(a: SketchObject, b: SketchObject, point: tuple[float, float]) -> float:
+    dx, dy = b.x - a.x, b.y - a.y
+    length = math.hypot(dx, dy) or 1.0
+    return abs(dy * (point[0] - a.x) - dx * (point[1] - a.y)) / length
 
 
 def _midpoint_to_edge(valve: SketchObject, end: SketchObject) -> tuple[int, int]:
@@ -934,13 +1222,19 @@ def _format_view(view: SketchView) -> str:
     for arrow in view.arrows:
         px, py = (int(v) for v in arrow.point)
         if arrow.kind == "influence":
-            head = f"1,{arrow.id},{arrow.source},{arrow.target},0,0,0,0,0,64,0"
+            a, b = view.objects[arrow.source], view.objects[arrow.target]
+            shape = 0 if _is_straight(a, b, arrow.point) else 1
+            head = f"1,{arrow.id},{arrow.source},{arrow.target},{shape},0,0,0,0,64,0"
         else:
             shape = 4 if arrow.kind == "pipe_in" else 100
             head = f"1,{arrow.id},{arrow.source},{arrow.target},{shape},0,0,22,0,0,0"
         entries.append((arrow.id, f"{head},-1--1--1,,1|({px},{py})|"))
     lines += [text for _, text in sorted(entries)]
     return "\n".join(lines) + "\n"
+
+
+def _is_straight(a: SketchObject, b: SketchObject, point: tuple[float, float]) -> bool:
+    return abs(point[0] - (a.x + b.x) / 2) <= 1 and abs(point[1] - (a.y + b.y) / 2) <= 1
 
 
 def _views(variables: list[ModelVariable]) -> list[SketchView]:
@@ -1024,7 +1318,7 @@ def parse_sketch(text: str) -> list[SketchView]:
         if line.startswith("*"):
             views.append(SketchView(line[1:].strip()))
             continue
-        if not views or not line[:3].rstrip(",").isdigit():
+        if not views or not line.split(",", 1)[0].isdigit():
             continue
         fields = _split_fields(line)
         code = fields[0]
@@ -1148,6 +1442,7 @@ def _clip(obj: SketchObject, toward: tuple[float, float], pad: float = 2) -> tup
 
 def _draw_view(view: SketchView, plt: Any) -> Any:
     from matplotlib.patches import Ellipse, FancyArrowPatch, Polygon, Rectangle
+    from matplotlib.path import Path as MplPath
 
     objects = view.objects
     max_x = max(o.x + o.w for o in objects.values()) + MARGIN
@@ -1159,8 +1454,16 @@ def _draw_view(view: SketchView, plt: Any) -> Any:
     axes.set_ylim(max_y, 0)
     axes.set_axis_off()
     font = {"family": "STIXGeneral", "size": FONT_SIZE * 0.95}
-    axes.text(MARGIN / 2, 8, view.name, va="top", ha="left", fontsize=14, weight="bold",
-              family="STIXGeneral")
+    axes.text(
+        MARGIN / 2,
+        8,
+        view.name,
+        va="top",
+        ha="left",
+        fontsize=14,
+        weight="bold",
+        family="STIXGeneral",
+    )
     shift = 24  # room for the title
 
     def pos(obj: SketchObject) -> tuple[float, float]:
@@ -1171,12 +1474,25 @@ def _draw_view(view: SketchView, plt: Any) -> Any:
             continue
         a, b = objects[arrow.source], objects[arrow.target]
         if arrow.kind == "influence":
-            start = _clip(a, (b.x, b.y))
-            stop = _clip(b, (a.x, a.y), pad=3)
+            if _is_straight(a, b, arrow.point):
+                start = _clip(a, (b.x, b.y))
+                stop = _clip(b, (a.x, a.y), pad=3)
+                middle = ((start[0] + stop[0]) / 2, (start[1] + stop[1]) / 2)
+            else:
+                start = _clip(a, arrow.point)
+                stop = _clip(b, arrow.point, pad=3)
+                # Quadratic Bezier through the control point at its middle.
+                middle = (
+                    2 * arrow.point[0] - (start[0] + stop[0]) / 2,
+                    2 * arrow.point[1] - (start[1] + stop[1]) / 2,
+                )
+            curve = MplPath(
+                [(p[0], p[1] + shift) for p in (start, middle, stop)],
+                [MplPath.MOVETO, MplPath.CURVE3, MplPath.CURVE3],
+            )
             axes.add_patch(
                 FancyArrowPatch(
-                    (start[0], start[1] + shift), (stop[0], stop[1] + shift),
-                    arrowstyle="-|>", mutation_scale=8, color=_ARROW, lw=0.7, zorder=2,
+                    path=curve, arrowstyle="-|>", mutation_scale=8, color=_ARROW, lw=0.7, zorder=2
                 )
             )
             continue
@@ -1205,30 +1521,57 @@ def _draw_view(view: SketchView, plt: Any) -> Any:
         x, y = pos(obj)
         if obj.kind == "stock":
             axes.add_patch(
-                Rectangle((x - obj.w, y - obj.h), 2 * obj.w, 2 * obj.h, facecolor="white",
-                          edgecolor="black", lw=1.0, zorder=3)
+                Rectangle(
+                    (x - obj.w, y - obj.h),
+                    2 * obj.w,
+                    2 * obj.h,
+                    facecolor="white",
+                    edgecolor="black",
+                    lw=1.0,
+                    zorder=3,
+                )
             )
             lines = _balanced_wrap(obj.name, 2 * obj.w - 10)
-            axes.text(x, y, "\n".join(lines), ha="center", va="center", zorder=4,
-                      linespacing=1.0, **font)
+            axes.text(
+                x, y, "\n".join(lines), ha="center", va="center", zorder=4, linespacing=1.0, **font
+            )
         elif obj.kind in ("variable", "flow", "shadow"):
             shown = f"<{obj.name}>" if obj.kind == "shadow" else obj.name
             lines = wrap_name(shown, 2 * obj.w - 4)
             color = _SHADOW if obj.kind == "shadow" else "black"
-            axes.text(x, y, "\n".join(lines), ha="center", va="center", color=color, zorder=4,
-                      linespacing=1.0, bbox={"facecolor": "white", "edgecolor": "none",
-                                             "pad": 0.5, "alpha": 0.85}, **font)
+            axes.text(
+                x,
+                y,
+                "\n".join(lines),
+                ha="center",
+                va="center",
+                color=color,
+                zorder=4,
+                linespacing=1.0,
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5, "alpha": 0.85},
+                **font,
+            )
         elif obj.kind == "valve":
             if obj.vertical:
                 bow = [(x - 6, y - 6), (x + 6, y - 6), (x - 6, y + 6), (x + 6, y + 6)]
             else:
                 bow = [(x - 6, y - 6), (x - 6, y + 6), (x + 6, y - 6), (x + 6, y + 6)]
-            axes.add_patch(Polygon(bow, closed=True, facecolor="white", edgecolor="black",
-                                   lw=0.9, zorder=3))
+            axes.add_patch(
+                Polygon(bow, closed=True, facecolor="white", edgecolor="black", lw=0.9, zorder=3)
+            )
         elif obj.kind == "cloud":
             for dx, dy, r in ((-4, 1, 6), (3, -2, 6), (4, 3, 5), (-1, 4, 5)):
-                axes.add_patch(Ellipse((x + dx, y + dy), 2 * r, 1.6 * r, facecolor="white",
-                                       edgecolor="#444444", lw=0.8, zorder=3))
+                axes.add_patch(
+                    Ellipse(
+                        (x + dx, y + dy),
+                        2 * r,
+                        1.6 * r,
+                        facecolor="white",
+                        edgecolor="#444444",
+                        lw=0.8,
+                        zorder=3,
+                    )
+                )
     return figure
 
 

@@ -65,7 +65,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import sys
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -82,7 +81,6 @@ __all__ = [
     "UnitsIssue",
     "assert_units_consistent",
     "check_units",
-    "main",
 ]
 
 #: Unit names that are always defined as base dimensions.
@@ -1004,33 +1002,3 @@ def assert_units_consistent(mdl_path: str | os.PathLike[str]) -> None:
         error = UnitsError(f"{len(issues)} units issue(s) in {mdl_path}:\n{lines}")
         error.issues = tuple(issues)  # type: ignore[attr-defined]
         raise error
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m sim.vensim.units [MDL]``: print the issues; exit status 1 if any."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) > 1 or any(arg in ("-h", "--help") for arg in args):
-        print("usage: python -m sim.vensim.units [MDL]")
-        return 0 if args and args[0] in ("-h", "--help") else 2
-    if args:
-        path = Path(args[0])
-    else:
-        from sim.paths import REPO_ROOT
-
-        path = Path(os.environ.get("INNOSIM_MODEL") or REPO_ROOT / "model/innovation_ecosystem.mdl")
-    try:
-        issues = check_units(path)
-    except ModelError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    for issue in issues:
-        print(issue.message)
-    if issues:
-        print(f"{len(issues)} units issue(s) in {path}")
-        return 1
-    print(f"units check passed: {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

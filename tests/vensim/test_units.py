@@ -184,14 +184,6 @@ def test_bad_unit_strings(text: str) -> None:
         units._UnitSystem().parse(text)
 
 
-def test_main_exit_status(capsys: pytest.CaptureFixture[str]) -> None:
-    assert units.main([str(FIXTURES / "consistent.mdl")]) == 0
-    assert "passed" in capsys.readouterr().out
-    assert units.main([str(FIXTURES / "ln_dimensioned.mdl")]) == 1
-    assert "'log firms'" in capsys.readouterr().out
-    assert units.main([str(FIXTURES / "nothing.mdl")]) == 2
-
-
 def test_real_model_is_consistent(real_model: Path) -> None:
     issues = check_units(real_model)
     assert issues == [], "\n".join(issue.message for issue in issues)

@@ -1,0 +1,82 @@
+"""Probability of reaching each target, with its Monte Carlo error."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy import stats
+
+from sim.results import at_year
+from sim.scenario import Target
+
+#: Columns of the target table (``targets.csv``).
+TARGET_COLUMNS = [
+    "target",
+    "variable",
+    "year",
+    "threshold",
+    "probability",
+    "prob_low",
+    "prob_high",
+    "median",
+    "p05",
+    "p95",
+]
+
+
+def met(target: Target, values: np.ndarray) -> np.ndarray:
+    """Boolean array: which values (model units) meet the target; NaN never does."""
+    values = np.asarray(values, dtype=float)
+    with np.errstate(invalid="ignore"):
+        hit = (
+            values >= target.threshold
+            if target.direction == "at_least"
+            else (values <= target.threshold)
+        )
+    return hit & np.isfinite(values)
+
+
+def probability_interval(hits: int, draws: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a probability estimated from ``hits`` out of ``draws``."""
+    if draws <= 0:
+        raise ValueError("at least one draw is needed to estimate a probability")
+    ci = stats.binomtest(int(hits), int(draws)).proportion_ci(
+        confidence_level=confidence, method="wilson"
+    )
+    return float(ci.low), float(ci.high)
+
+
+def target_probabilities(results: xr.Dataset, target: Target) -> dict[str, float]:
+    """Probability of meeting ``target`` with its 95 % Wilson interval, and the variable's
+    median and 5–95 % band in the target year (model units)."""
+    values = at_year(results, target.variable, target.year)
+    hits = met(target, values)
+    low, high = probability_interval(int(hits.sum()), hits.size)
+    finite = values[np.isfinite(values)]
+    p05, median, p95 = np.quantile(finite, [0.05, 0.5, 0.95]) if finite.size else (np.nan,) * 3
+    return {
+        "probability": float(hits.mean()),
+        "prob_low": low,
+        "prob_high": high,
+        "median": float(median),
+        "p05": float(p05),
+        "p95": float(p95),
+    }
+
+
+def target_table(results: xr.Dataset, targets: Sequence[Target]) -> pd.DataFrame:
+    """One row per target with the columns of ``TARGET_COLUMNS`` (values in model units)."""
+    rows = [
+        {
+            "target": target.name,
+            "variable": target.variable,
+            "year": target.year,
+            "threshold": target.threshold,
+            **target_probabilities(results, target),
+        }
+        for target in targets
+    ]
+    return pd.DataFrame(rows, columns=TARGET_COLUMNS)
