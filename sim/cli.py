@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -56,6 +57,7 @@ def simulate(
 ) -> None:
     """Run the model once with its defaults and compare it with the plan's targets."""
     from sim import simulate as sm
+    from sim.report.console import format_table
     from sim.scenario import load_targets
 
     try:
@@ -65,7 +67,7 @@ def simulate(
         raise _fail(exc) from None
     language = lang.value
     table = sm.indicator_table(results, targets, language)
-    typer.echo(sm.format_table(table))
+    typer.echo(format_table(table))
     title = sm.TEXT[language]["title"].format(scenario=scenario.stem)
     figure = sm.plot_targets(results, targets, language, title)
     written = sm.write_outputs(results, figure, out)
@@ -170,6 +172,92 @@ def check(model: ModelOption = None) -> None:
     if problems:
         raise typer.Exit(1)
     typer.echo(f"{model_path}: units consistent, documented, table and sketch current")
+
+
+@app.command()
+def run(
+    scenario: Annotated[
+        Path, typer.Argument(help="Scenario file (default: scenarios/baseline.yaml).")
+    ] = DEFAULT_SCENARIO_PATH,
+    draws: Annotated[
+        int | None, typer.Option("--draws", min=1, help="Number of Monte Carlo draws.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Random seed.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Output directory (default: out/<scenario name>).", file_okay=False
+        ),
+    ] = None,
+    lang: Annotated[Lang, typer.Option("--lang", help="Language of labels.")] = Lang.zh,
+    model: ModelOption = None,
+) -> None:
+    """Monte Carlo run of a scenario: how likely is each target? Writes ensemble.nc,
+    targets.csv, a fan chart per target and report.html."""
+    from pydantic import ValidationError
+
+    from sim.ensemble import monte_carlo_settings, run_ensemble
+    from sim.observed import load_observed
+    from sim.report.bundle import console_table, write_run_outputs
+    from sim.report.console import format_table
+    from sim.scenario import load_scenario
+
+    language = lang.value
+    try:
+        loaded = load_scenario(scenario, model=model)
+        try:
+            settings = monte_carlo_settings(loaded, draws, seed)
+        except ValidationError as exc:
+            problem = "; ".join(error["msg"] for error in exc.errors())
+            raise typer.BadParameter(problem, param_hint="--draws/--seed") from None
+        history = load_observed(loaded.history, model=model) if loaded.history else None
+        with typer.progressbar(
+            length=settings.draws, label=f"{scenario.name}", file=sys.stderr
+        ) as bar:
+            results = run_ensemble(
+                loaded, settings.draws, settings.seed, progress=bar.update, model=model
+            )
+        title = loaded.title.text(language) if loaded.title else scenario.stem
+        description = loaded.description.text(language) if loaded.description else ""
+        table, written = write_run_outputs(
+            results,
+            loaded.targets,
+            out if out is not None else Path("out") / scenario.stem,
+            language,
+            title,
+            description,
+            history,
+        )
+    except InnosimError as exc:
+        raise _fail(exc) from None
+    typer.echo(title)
+    typer.echo(format_table(console_table(table, loaded.targets, language)))
+    typer.echo("")
+    for path in written:
+        typer.echo(f"wrote {path}")
+
+
+@app.command()
+def schema(
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Write to this file instead of standard output.", dir_okay=False
+        ),
+    ] = None,
+) -> None:
+    """Print the JSON Schema of scenario files (for editors' completion and checking)."""
+    import json
+
+    from sim.atomic import atomic_write_text
+    from sim.scenario import scenario_schema
+
+    text = json.dumps(scenario_schema(), ensure_ascii=False, indent=2) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        atomic_write_text(out, text)
+        typer.echo(f"wrote {out}")
 
 
 if __name__ == "__main__":

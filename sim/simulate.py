@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import textwrap
-import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from matplotlib.ticker import MaxNLocator
 
 from sim.atomic import staged_output_dir
 from sim.plotting import use_cjk_font
+from sim.report.console import display_width
 from sim.scenario import Language, Target
 from sim.vensim import run_yearly
 
@@ -137,37 +137,11 @@ def indicator_table(
     return pd.DataFrame(rows)
 
 
-def _width(text: str) -> int:
-    """Display width in a terminal: East-Asian wide characters take two columns."""
-    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
-
-
-def format_table(table: pd.DataFrame) -> str:
-    """Plain-text table aligned for terminals (CJK aware); text left, numbers right."""
-    columns = [str(column) for column in table.columns]
-    cells = [[str(value) for value in row] for row in table.itertuples(index=False)]
-    widths = [
-        max([_width(column)] + [_width(row[index]) for row in cells])
-        for index, column in enumerate(columns)
-    ]
-    left = {0, 1}
-
-    def line(values: Sequence[str]) -> str:
-        parts = []
-        for index, value in enumerate(values):
-            pad = " " * (widths[index] - _width(value))
-            parts.append(value + pad if index in left else pad + value)
-        return "  ".join(parts).rstrip()
-
-    rule = "  ".join("-" * width for width in widths)
-    return "\n".join([line(columns), rule] + [line(row) for row in cells])
-
-
 def _panel_title(target: Target, lang: Language, max_width: int = 40) -> str:
     """``label (unit)``; the unit goes on its own line when the title is too wide."""
     label, unit = target.label.text(lang), target.unit.text(lang)
     one_line = f"{label} ({unit})"
-    if _width(one_line) <= max_width:
+    if display_width(one_line) <= max_width:
         return one_line
     if lang == "en":
         label = textwrap.fill(label, max_width)

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from sim import simulate as sm
+from sim.report.console import display_width, format_table
 from sim.scenario import load_targets
 
 
@@ -46,9 +47,9 @@ def test_format_table_aligns_wide_characters() -> None:
     table = pd.DataFrame(
         [{"指标": "高新技术企业", "单位": "家", "x": "1"}, {"指标": "ab", "单位": "%", "x": "100"}]
     )
-    lines = sm.format_table(table).splitlines()
+    lines = format_table(table).splitlines()
     assert len(lines) == 4
-    assert len({sm._width(line) for line in lines}) == 1  # right edges line up
+    assert len({display_width(line) for line in lines}) == 1  # right edges line up
 
 
 def test_numbers() -> None:

@@ -139,7 +139,8 @@ def _percent(value: float) -> str:
     return f"{value * 100:.1f}%"
 
 
-def _target_rows(table: pd.DataFrame, targets: Sequence[Target], lang: Language) -> list[dict]:
+def target_rows(table: pd.DataFrame, targets: Sequence[Target], lang: Language) -> list[dict]:
+    """Rows of the target table as display text (labels, scaled values, percentages)."""
     by_name = {target.name: target for target in targets}
     rows = []
     for record in table.to_dict("records"):
@@ -207,7 +208,7 @@ def render_report(
             sampler=attrs.get("sampler", "?"),
             seed=attrs.get("seed", "?"),
         ),
-        rows=_target_rows(table, targets, lang),
+        rows=target_rows(table, targets, lang),
         images=[(name, base64.b64encode(data).decode("ascii")) for name, data in images.items()],
         levers=levers,
         uncertainties=uncertainties,
