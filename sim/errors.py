@@ -17,6 +17,10 @@ class UnitsError(ModelError):
     """A model equation or parameter has inconsistent or unknown units."""
 
 
+class EngineError(ModelError):
+    """The ensemble engine cannot run a model construct, or was given bad parameters."""
+
+
 class ScenarioError(InnosimError, ValueError):
     """A scenario file is unreadable or does not match the scenario schema.
 

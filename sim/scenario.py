@@ -1,35 +1,86 @@
-"""Scenario files (YAML): the plan's quantitative targets.
+"""Scenario files (YAML): levers, uncertainties, constraints, targets and Monte Carlo settings.
 
-A scenario file is a YAML mapping validated by the pydantic model ``Scenario``. For now it
-holds only ``targets``; the full schema (extends, levers, uncertainties, monte_carlo,
-outputs) is added to ``Scenario`` as further fields. Every model forbids unknown keys, so a
-misspelt key is an error, not a silent default.
+A scenario file is a YAML mapping validated by the pydantic model ``ScenarioFile``; a file may
+``extends:`` another one, and ``load_scenario`` returns the resolved ``Scenario`` (parents
+merged, every name checked against the model). Every model forbids unknown keys, so a misspelt
+key is an error, not a silent default. Errors are ``ScenarioError``s naming the file, the line,
+the field path (``uncertainties.Fund Leverage Ratio.max``) and what was expected.
+
+Sections (all optional in one file; the resolved scenario needs at least one target):
+
+* ``title``, ``description``: ``{zh, en}`` texts of this file (not inherited).
+* ``extends``: path of a parent scenario, relative to this file.
+* ``levers``: ``{variable: {value: x, source}}`` sets a constant (or holds an auxiliary at x);
+  ``{variable: {path: {year: x, ...}, source}}`` replaces a constant or auxiliary by linear
+  interpolation over model time, held constant outside the points.
+* ``uncertainties``: ``{constant: {distribution: <kind>, <parameters>, source | reasoning}}``,
+  see ``DISTRIBUTIONS``; ``correlations``: ``[{between: [A, B], rank: r, source | reasoning}]``
+  (Spearman rank correlations, imposed by ``sim.sampling``).
+* ``constraints``: ``[{name, sum: [constants], equals, tolerance}]`` checked on the model
+  defaults overridden by the levers; constrained constants may not be uncertain.
+* ``targets``: the plan's targets (``Target``).
+* ``monte_carlo``: ``{draws, seed, sampler}``; ``outputs``: extra variables to save;
+  ``history``: observed-data CSV (relative to the file; ``sim.observed``).
+
+Inheritance: a child's lever, uncertainty, constraint or target replaces the parent's entry of
+the same name; a lever in the child removes the parent's uncertainty of that name and vice
+versa (inherited correlations of a removed uncertainty are dropped); correlations merge by
+pair, ``monte_carlo`` by field, ``outputs`` add to the parent's; ``history`` is replaced.
 """
 
 from __future__ import annotations
 
-import difflib
+import hashlib
+import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
+import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from scipy import stats
 
 from sim.errors import ScenarioError
+from sim.modelinfo import ModelInfo, did_you_mean, model_info, unknown_name
+
+if TYPE_CHECKING:
+    from scipy.stats._distn_infrastructure import rv_frozen
 
 Language = Literal["zh", "en"]
 Direction = Literal["at_least", "at_most"]
+Sampler = Literal["random", "lhs", "sobol"]
 
 
 class StrictModel(BaseModel):
     """Base of the scenario schema: unknown keys are errors, instances are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("a number is expected, not true/false")
+    return value
 
 
 NonEmpty = Annotated[str, Field(min_length=1)]
+Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+#: A finite number (YAML ``1e-3`` is a string to PyYAML; it is accepted as 0.001).
+Number = Annotated[float, BeforeValidator(_not_bool), Field(allow_inf_nan=False)]
+Positive = Annotated[float, BeforeValidator(_not_bool), Field(gt=0, allow_inf_nan=False)]
+Year = Annotated[int, BeforeValidator(_not_bool), Field(ge=1900, le=2200)]
 
 
 class Localized(StrictModel):
@@ -49,7 +100,7 @@ class Target(StrictModel):
     Attributes:
         name: identifier of the target (lower case, digits, underscores).
         variable: exact Vensim name of the model variable.
-        year: the year the target applies to.
+        year: the year the target applies to (model time, end of that calendar year).
         direction: ``at_least`` (value >= threshold) or ``at_most`` (value <= threshold).
         threshold: the target value, in the model variable's units.
         label: display name of the indicator.
@@ -58,22 +109,15 @@ class Target(StrictModel):
         source: where in the plan (or another public source) the target comes from.
     """
 
-    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    name: Identifier
     variable: NonEmpty
-    year: Annotated[int, Field(ge=1900, le=2200)]
+    year: Year
     direction: Direction
-    threshold: float
+    threshold: Number
     label: Localized
     unit: Localized
-    scale: Annotated[float, Field(gt=0)] = 1.0
+    scale: Positive = 1.0
     source: NonEmpty
-
-    @field_validator("threshold", "scale")
-    @classmethod
-    def _finite(cls, value: float) -> float:
-        if not math.isfinite(value):
-            raise ValueError("a finite number is expected")
-        return value
 
     def is_met(self, value: float) -> bool:
         """Whether ``value`` (model units) meets the target; NaN never does."""
@@ -91,10 +135,391 @@ class Target(StrictModel):
         return "≥" if self.direction == "at_least" else "≤"
 
 
-class Scenario(StrictModel):
-    """A scenario file. Only the ``targets`` part exists so far."""
+class Explained(StrictModel):
+    """An entry that must say where it comes from: ``source`` and/or ``reasoning``."""
 
-    targets: Annotated[list[Target], Field(min_length=1)]
+    source: NonEmpty | None = None
+    reasoning: NonEmpty | None = None
+
+    @model_validator(mode="after")
+    def _explained(self) -> Explained:
+        if self.source is None and self.reasoning is None:
+            raise ValueError("a 'source' or a 'reasoning' (why these values) is required")
+        return self
+
+
+# --- levers --------------------------------------------------------------------------------
+
+
+class Lever(StrictModel):
+    """A policy setting: a constant ``value`` or a time ``path`` ``{year: value}``.
+
+    A path replaces the variable by linear interpolation over model time (year t = end of
+    calendar year t), held at its first/last value outside its points. Values are in the
+    variable's model units.
+    """
+
+    value: Number | None = None
+    path: Annotated[dict[int, Number], Field(min_length=1)] | None = None
+    source: NonEmpty
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Lever:
+        if (self.value is None) == (self.path is None):
+            raise ValueError(
+                "exactly one of 'value' (a constant) or 'path' ({year: value, ...}) is expected"
+            )
+        return self
+
+    def points(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(years, values)`` of a path lever, sorted by year (one point for a value lever)."""
+        if self.path is None:
+            return np.array([math.nan]), np.array([float(self.value or 0.0)])
+        years = sorted(self.path)
+        return np.array(years, dtype=float), np.array([self.path[y] for y in years], dtype=float)
+
+    def at(self, times: Sequence[float] | np.ndarray) -> np.ndarray:
+        """Value of the lever at model times ``times`` (interpolated, held outside)."""
+        if self.path is None:
+            return np.full(len(times), float(self.value or 0.0))
+        years, values = self.points()
+        return np.interp(np.asarray(times, dtype=float), years, values)
+
+    def all_values(self) -> list[float]:
+        """Every value the lever takes (its value, or its path's values)."""
+        return [float(self.value)] if self.path is None else list(self.path.values())
+
+
+# --- distributions -------------------------------------------------------------------------
+
+
+def _greater(info: ValidationInfo, value: float, other: str) -> float:
+    low = info.data.get(other)
+    if low is not None and not value > low:
+        raise ValueError(f"must be greater than {other} ({low:g})")
+    return value
+
+
+class DistributionBase(Explained):
+    """An uncertainty's distribution, in the constant's model units (via ``scipy.stats``)."""
+
+    #: Names of the parameters that bound the support, for error locations.
+    _bounds: ClassVar[tuple[str | None, str | None]] = (None, None)
+
+    def frozen(self) -> rv_frozen:
+        """The frozen ``scipy.stats`` distribution."""
+        raise NotImplementedError
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Inverse CDF at probabilities ``u`` (in (0, 1))."""
+        return np.asarray(self.frozen().ppf(u), dtype=float)
+
+    def support(self) -> tuple[float, float]:
+        """Smallest and largest possible value (infinite when unbounded)."""
+        low, high = self.frozen().support()
+        return float(low), float(high)
+
+    def mean(self) -> float:
+        """Mean of the distribution."""
+        return float(self.frozen().mean())
+
+
+class Uniform(DistributionBase):
+    """Uniform on ``[min, max]``."""
+
+    distribution: Literal["uniform"]
+    min: Number
+    max: Number
+    _bounds = ("min", "max")
+
+    @field_validator("max")
+    @classmethod
+    def _max(cls, value: float, info: ValidationInfo) -> float:
+        return _greater(info, value, "min")
+
+    def frozen(self) -> rv_frozen:
+        return stats.uniform(loc=self.min, scale=self.max - self.min)
+
+
+def _mode_inside(info: ValidationInfo, mode: float) -> float:
+    low, high = info.data.get("min"), info.data.get("max")
+    if low is not None and high is not None and not low <= mode <= high:
+        raise ValueError(f"must lie in [min, max] = [{low:g}, {high:g}]")
+    return mode
+
+
+class Triangular(DistributionBase):
+    """Triangular on ``[min, max]`` with its peak at ``mode``."""
+
+    distribution: Literal["triangular"]
+    min: Number
+    max: Number
+    mode: Number
+    _bounds = ("min", "max")
+
+    @field_validator("max")
+    @classmethod
+    def _max(cls, value: float, info: ValidationInfo) -> float:
+        return _greater(info, value, "min")
+
+    @field_validator("mode")
+    @classmethod
+    def _mode(cls, value: float, info: ValidationInfo) -> float:
+        return _mode_inside(info, value)
+
+    def frozen(self) -> rv_frozen:
+        width = self.max - self.min
+        return stats.triang(c=(self.mode - self.min) / width, loc=self.min, scale=width)
+
+
+class Pert(DistributionBase):
+    """PERT on ``[min, max]`` with mode ``mode``: a scaled beta with shape weight ``lambda``.
+
+    ``alpha = 1 + lambda (mode - min) / (max - min)``, ``beta = 1 + lambda (max - mode) /
+    (max - min)``; the mean is ``(min + lambda mode + max) / (lambda + 2)``.
+    """
+
+    distribution: Literal["pert"]
+    min: Number
+    max: Number
+    mode: Number
+    lambda_: Annotated[Positive, Field(alias="lambda")] = 4.0
+    _bounds = ("min", "max")
+
+    @field_validator("max")
+    @classmethod
+    def _max(cls, value: float, info: ValidationInfo) -> float:
+        return _greater(info, value, "min")
+
+    @field_validator("mode")
+    @classmethod
+    def _mode(cls, value: float, info: ValidationInfo) -> float:
+        return _mode_inside(info, value)
+
+    def frozen(self) -> rv_frozen:
+        width = self.max - self.min
+        a = 1 + self.lambda_ * (self.mode - self.min) / width
+        b = 1 + self.lambda_ * (self.max - self.mode) / width
+        return stats.beta(a, b, loc=self.min, scale=width)
+
+
+class Normal(DistributionBase):
+    """Normal with mean ``mean`` and standard deviation ``sd`` (unbounded support)."""
+
+    distribution: Literal["normal"]
+    mean_: Annotated[Number, Field(alias="mean")]
+    sd: Positive
+
+    def frozen(self) -> rv_frozen:
+        return stats.norm(loc=self.mean_, scale=self.sd)
+
+
+class TruncNormal(DistributionBase):
+    """Normal(``mean``, ``sd``) truncated to ``[min, max]``."""
+
+    distribution: Literal["truncnormal"]
+    mean_: Annotated[Number, Field(alias="mean")]
+    sd: Positive
+    min: Number
+    max: Number
+    _bounds = ("min", "max")
+
+    @field_validator("max")
+    @classmethod
+    def _max(cls, value: float, info: ValidationInfo) -> float:
+        return _greater(info, value, "min")
+
+    def frozen(self) -> rv_frozen:
+        a, b = (self.min - self.mean_) / self.sd, (self.max - self.mean_) / self.sd
+        return stats.truncnorm(a, b, loc=self.mean_, scale=self.sd)
+
+
+class LogNormal(DistributionBase):
+    """Log-normal with median ``median`` (> 0) and log-scale standard deviation ``sigma``."""
+
+    distribution: Literal["lognormal"]
+    median: Positive
+    sigma: Positive
+
+    def frozen(self) -> rv_frozen:
+        return stats.lognorm(s=self.sigma, scale=self.median)
+
+
+class Beta(DistributionBase):
+    """Beta(``alpha``, ``beta``) scaled to ``[min, max]`` (default ``[0, 1]``)."""
+
+    distribution: Literal["beta"]
+    alpha: Positive
+    beta: Positive
+    min: Number = 0.0
+    max: Number = 1.0
+    _bounds = ("min", "max")
+
+    @field_validator("max")
+    @classmethod
+    def _max(cls, value: float, info: ValidationInfo) -> float:
+        return _greater(info, value, "min")
+
+    def frozen(self) -> rv_frozen:
+        return stats.beta(self.alpha, self.beta, loc=self.min, scale=self.max - self.min)
+
+
+class Choice(DistributionBase):
+    """One of ``values`` with probabilities ``weights`` (default: equal weights)."""
+
+    distribution: Literal["choice"]
+    values: Annotated[list[Number], Field(min_length=1)]
+    weights: list[Annotated[float, BeforeValidator(_not_bool), Field(ge=0)]] | None = None
+
+    @field_validator("values")
+    @classmethod
+    def _distinct(cls, values: list[float]) -> list[float]:
+        if len(set(values)) != len(values):
+            raise ValueError("values must be distinct")
+        return values
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, weights: list[float] | None, info: ValidationInfo) -> list[float] | None:
+        values = info.data.get("values")
+        if weights is None or values is None:
+            return weights
+        if len(weights) != len(values):
+            raise ValueError(f"{len(weights)} weights for {len(values)} values; one each")
+        if not math.isclose(math.fsum(weights), 1.0, rel_tol=0, abs_tol=1e-9):
+            raise ValueError(f"weights must add to 1 (they add to {math.fsum(weights):g})")
+        return weights
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        """Probability of each value (normalised weights)."""
+        n = len(self.values)
+        weights = np.full(n, 1.0 / n) if self.weights is None else np.asarray(self.weights)
+        return weights / weights.sum()
+
+    def frozen(self) -> rv_frozen:
+        """Discrete distribution of the *index* into ``values``."""
+        return stats.rv_discrete(values=(np.arange(len(self.values)), self.probabilities))
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        index = np.asarray(self.frozen().ppf(u)).astype(int)
+        return np.asarray(self.values, dtype=float)[index]
+
+    def support(self) -> tuple[float, float]:
+        return float(min(self.values)), float(max(self.values))
+
+    def mean(self) -> float:
+        return float(np.dot(self.probabilities, self.values))
+
+
+Distribution = Annotated[
+    Uniform | Triangular | Pert | Normal | TruncNormal | LogNormal | Beta | Choice,
+    Field(discriminator="distribution"),
+]
+
+#: The distribution kinds a scenario may use.
+DISTRIBUTIONS: tuple[str, ...] = (
+    "uniform",
+    "triangular",
+    "pert",
+    "normal",
+    "truncnormal",
+    "lognormal",
+    "beta",
+    "choice",
+)
+
+
+class Correlation(Explained):
+    """A Spearman rank correlation ``rank`` (|rank| < 1) between two uncertainties."""
+
+    between: tuple[NonEmpty, NonEmpty]
+    rank: Annotated[float, BeforeValidator(_not_bool), Field(gt=-1, lt=1)]
+
+    @field_validator("between")
+    @classmethod
+    def _two(cls, between: tuple[str, str]) -> tuple[str, str]:
+        if between[0] == between[1]:
+            raise ValueError("two different uncertainties are expected")
+        return between
+
+    @property
+    def pair(self) -> frozenset[str]:
+        """The two names, unordered."""
+        return frozenset(self.between)
+
+
+class Constraint(StrictModel):
+    """The named constants must add to ``equals`` (within ``tolerance``)."""
+
+    name: Identifier
+    sum: Annotated[list[NonEmpty], Field(min_length=2)]
+    equals: Number
+    tolerance: Annotated[Number, Field(ge=0)] = 1e-9
+    source: NonEmpty | None = None
+
+    @field_validator("sum")
+    @classmethod
+    def _distinct(cls, names: list[str]) -> list[str]:
+        if len(set(names)) != len(names):
+            raise ValueError("each constant may appear once")
+        return names
+
+
+class MonteCarlo(StrictModel):
+    """Ensemble settings: number of draws, seed and sampler.
+
+    ``sobol`` needs a power of two draws (scrambled Sobol points are balanced only in blocks
+    of 2^m); other counts are refused, not rounded, so the count run is the count written.
+    """
+
+    draws: Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=1_000_000)] = 1000
+    seed: Annotated[int, BeforeValidator(_not_bool), Field(ge=0, le=2**63 - 1)] = 0
+    sampler: Sampler = "lhs"
+
+
+class ScenarioFile(StrictModel):
+    """One scenario file as written (before ``extends`` is resolved); see the module doc."""
+
+    title: Localized | None = None
+    description: Localized | None = None
+    extends: NonEmpty | None = None
+    levers: dict[NonEmpty, Lever] = {}
+    uncertainties: dict[NonEmpty, Distribution] = {}
+    correlations: list[Correlation] = []
+    constraints: list[Constraint] = []
+    targets: list[Target] = []
+    monte_carlo: MonteCarlo | None = None
+    outputs: list[NonEmpty] = []
+    history: NonEmpty | None = None
+
+
+class Scenario(StrictModel):
+    """A resolved scenario: its file merged over its ancestors and checked against the model.
+
+    Attributes:
+        path: the scenario file.
+        chain: the files merged, oldest ancestor first, ``path`` last.
+        history: absolute path of the observed-data CSV, if any.
+        (the other fields as in ``ScenarioFile``; ``targets`` has at least one entry.)
+    """
+
+    path: Path
+    chain: tuple[Path, ...]
+    title: Localized | None = None
+    description: Localized | None = None
+    levers: dict[str, Lever] = {}
+    uncertainties: dict[str, Distribution] = {}
+    correlations: list[Correlation] = []
+    constraints: list[Constraint] = []
+    targets: list[Target]
+    monte_carlo: MonteCarlo = MonteCarlo()
+    outputs: list[str] = []
+    history: Path | None = None
+
+    def saved_variables(self) -> list[str]:
+        """Variables to save: the targets' variables, then ``outputs`` (no repeats)."""
+        return list(dict.fromkeys([t.variable for t in self.targets] + list(self.outputs)))
 
 
 # --- reading files ------------------------------------------------------------------------
@@ -145,85 +570,490 @@ def _check_duplicate_keys(path: Path, node: yaml.Node | None, trail: tuple[str, 
             _check_duplicate_keys(path, item, (*trail, str(index)))
 
 
-def node_line(root: yaml.Node | None, loc: Sequence[str | int]) -> int | None:
-    """1-based line of the YAML node at ``loc`` (keys and indices), or of its nearest parent."""
+def locate(root: yaml.Node | None, loc: Sequence[str | int]) -> tuple[str, int | None]:
+    """Dotted field path and 1-based line of the YAML node at pydantic location ``loc``.
+
+    Discriminator tags that pydantic inserts (``uniform`` in ``(…, 'X', 'uniform', 'max')``)
+    are dropped; a missing key gives the line of its nearest parent.
+    """
     node = root
     line = node.start_mark.line + 1 if node is not None else None
+    parts: list[str] = []
     for part in loc:
+        if part == "[key]":
+            continue
         if isinstance(node, yaml.MappingNode):
             match = next((pair for pair in node.value if pair[0].value == str(part)), None)
             if match is None:
-                return line
+                if part in DISTRIBUTIONS:
+                    continue  # the discriminator tag of a distribution
+                parts.append(str(part))
+                node = None
+                continue
             line = match[0].start_mark.line + 1
             node = match[1]
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if not 0 <= part < len(node.value):
-                return line
-            node = node.value[part]
-            line = node.start_mark.line + 1
+            if 0 <= part < len(node.value):
+                node = node.value[part]
+                line = node.start_mark.line + 1
+            else:
+                node = None
         else:
-            return line
-    return line
+            node = None
+        parts.append(str(part))
+    return ".".join(parts), line
 
 
-def _describe(error: dict[str, Any]) -> str:
+def node_line(root: yaml.Node | None, loc: Sequence[str | int]) -> int | None:
+    """1-based line of the YAML node at ``loc`` (keys and indices), or of its nearest parent."""
+    return locate(root, loc)[1]
+
+
+_KEY_NAMES = sorted(
+    {
+        name
+        for model in (
+            ScenarioFile,
+            Lever,
+            Target,
+            Localized,
+            Correlation,
+            Constraint,
+            MonteCarlo,
+            Uniform,
+            Triangular,
+            Pert,
+            Normal,
+            TruncNormal,
+            LogNormal,
+            Beta,
+            Choice,
+        )
+        for key, info in model.model_fields.items()
+        for name in (info.alias or key,)
+    }
+)
+
+
+def _describe(error: Mapping[str, Any]) -> str:
     """What pydantic expected, in words, plus what it got."""
     kind = error.get("type", "")
     if kind == "missing":
         return "required field is missing"
     if kind == "extra_forbidden":
-        return "unknown field (not part of the scenario schema)"
-    text = str(error.get("msg", "invalid value"))
-    text = text.removeprefix("Value error, ")
+        key = str(error["loc"][-1])
+        guess = did_you_mean(key, _KEY_NAMES)
+        hint = f"; did you mean '{guess}'?" if guess else ""
+        return f"unknown field (not part of the scenario schema){hint}"
+    if kind == "union_tag_not_found":
+        return f"'distribution' is missing; expected one of {', '.join(DISTRIBUTIONS)}"
+    if kind == "union_tag_invalid":
+        return (
+            f"unknown distribution {error['ctx']['tag']!r}; expected one of "
+            f"{', '.join(DISTRIBUTIONS)}"
+        )
+    text = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
     if "input" in error and not isinstance(error["input"], dict | list):
         text += f"; got {error['input']!r}"
+    if error["loc"] and error["loc"][-1] == "[key]":
+        text += " (in a key)"
     return text
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Where an entry was declared: file, its YAML tree, and the entry's location."""
+
+    path: Path
+    root: yaml.Node | None
+    loc: tuple[str | int, ...]
+
+    def error(self, message: str, *sub: str | int) -> ScenarioError:
+        field, line = locate(self.root, (*self.loc, *sub))
+        return ScenarioError(self.path, message, field=field, line=line)
 
 
 def _validation_error(path: Path, root: yaml.Node | None, exc: ValidationError) -> ScenarioError:
     errors = exc.errors(include_url=False)
     first = errors[0]
-    loc = tuple(first["loc"])
     message = _describe(first)
     if len(errors) > 1:
         message += f" (and {len(errors) - 1} more problem(s) in the file)"
-    return ScenarioError(
-        path, message, field=".".join(str(part) for part in loc), line=node_line(root, loc)
-    )
+    return _Where(path, root, ()).error(message, *first["loc"])
 
 
-def load_scenario(path: str | Path) -> tuple[Scenario, yaml.Node | None]:
-    """Read and validate a scenario file; also return its YAML node tree (for line numbers).
-
-    Raises ``ScenarioError`` naming the file, line, field and what was expected.
-    """
-    path = Path(path)
+def _read_file(path: Path) -> tuple[ScenarioFile, yaml.Node]:
+    """Parse and schema-check one file (no inheritance, no model)."""
     text = _read_text(path)
     root = _compose(path, text)
+    if root is None:
+        raise ScenarioError(
+            path, "empty file; expected a YAML mapping of scenario sections (targets, levers …)"
+        )
     _check_duplicate_keys(path, root)
-    data = yaml.safe_load(text)
-    if not isinstance(data, dict):
+    if not isinstance(root, yaml.MappingNode):
+        kind = "a list" if isinstance(root, yaml.SequenceNode) else "a single value"
         raise ScenarioError(
             path,
-            "expected a YAML mapping with a 'targets' list at the top level",
-            line=node_line(root, ()),
+            f"expected a YAML mapping of scenario sections (targets, levers …) at the top "
+            f"level; got {kind}",
+            line=root.start_mark.line + 1,
         )
+    data = yaml.safe_load(text)
     try:
-        scenario = Scenario.model_validate(data)
+        parsed = ScenarioFile.model_validate(data)
     except ValidationError as exc:
         raise _validation_error(path, root, exc) from None
-    seen: dict[str, int] = {}
-    for index, target in enumerate(scenario.targets):
-        if target.name in seen:
-            raise ScenarioError(
-                path,
-                f"duplicate target name '{target.name}' "
-                f"(first used by targets.{seen[target.name]})",
-                field=f"targets.{index}.name",
-                line=node_line(root, ("targets", index, "name")),
+    here = _Where(path, root, ())
+    for section, names in (
+        ("targets", [t.name for t in parsed.targets]),
+        ("constraints", [c.name for c in parsed.constraints]),
+        ("outputs", list(parsed.outputs)),
+        ("correlations", [" and ".join(sorted(c.pair)) for c in parsed.correlations]),
+    ):
+        seen: dict[str, int] = {}
+        for index, name in enumerate(names):
+            if name in seen:
+                sub = (index, "name") if section in ("targets", "constraints") else (index,)
+                raise here.error(
+                    f"duplicate entry '{name}' (first at {section}.{seen[name]})", section, *sub
+                )
+            seen[name] = index
+    for name in parsed.levers:
+        if name in parsed.uncertainties:
+            raise here.error(
+                f"'{name}' is both a lever and an uncertainty in this file; "
+                "a constant is either set (lever) or drawn (uncertainty)",
+                "uncertainties",
+                name,
             )
-        seen[target.name] = index
-    return scenario, root
+    return parsed, root
+
+
+# --- resolving and checking --------------------------------------------------------------
+
+_Origins = dict[tuple[str, Any], _Where]
+
+
+def _merge(
+    path: Path,
+    root: yaml.Node,
+    own: ScenarioFile,
+    parent: Scenario | None,
+    parent_origins: _Origins,
+) -> tuple[dict[str, Any], _Origins]:
+    """The merged fields of a scenario and where each entry was declared."""
+    origins: _Origins = dict(parent_origins)
+    levers = dict(parent.levers) if parent else {}
+    uncertainties: dict[str, Any] = dict(parent.uncertainties) if parent else {}
+    for name in own.uncertainties:
+        levers.pop(name, None)
+    for name in own.levers:
+        uncertainties.pop(name, None)
+    for name, lever in own.levers.items():
+        levers[name] = lever
+        origins[("levers", name)] = _Where(path, root, ("levers", name))
+    for name, dist in own.uncertainties.items():
+        uncertainties[name] = dist
+        origins[("uncertainties", name)] = _Where(path, root, ("uncertainties", name))
+
+    correlations = {c.pair: c for c in (parent.correlations if parent else [])}
+    correlations = {pair: c for pair, c in correlations.items() if pair <= uncertainties.keys()}
+    for index, corr in enumerate(own.correlations):
+        correlations[corr.pair] = corr
+        origins[("correlations", corr.pair)] = _Where(path, root, ("correlations", index))
+
+    constraints = {c.name: c for c in (parent.constraints if parent else [])}
+    for index, constraint in enumerate(own.constraints):
+        constraints[constraint.name] = constraint
+        origins[("constraints", constraint.name)] = _Where(path, root, ("constraints", index))
+
+    targets = {t.name: t for t in (parent.targets if parent else [])}
+    for index, target in enumerate(own.targets):
+        targets[target.name] = target
+        origins[("targets", target.name)] = _Where(path, root, ("targets", index))
+
+    settings = parent.monte_carlo.model_dump() if parent else MonteCarlo().model_dump()
+    if own.monte_carlo is not None:
+        for key in own.monte_carlo.model_fields_set:
+            settings[key] = getattr(own.monte_carlo, key)
+            origins[("monte_carlo", key)] = _Where(path, root, ("monte_carlo", key))
+
+    outputs = list(parent.outputs) if parent else []
+    for index, name in enumerate(own.outputs):
+        if name not in outputs:
+            outputs.append(name)
+            origins[("outputs", name)] = _Where(path, root, ("outputs", index))
+
+    history = parent.history if parent else None
+    if own.history is not None:
+        history = (path.parent / own.history).resolve()
+        origins[("history",)] = _Where(path, root, ("history",))
+
+    merged = {
+        "title": own.title,
+        "description": own.description,
+        "levers": levers,
+        "uncertainties": uncertainties,
+        "correlations": list(correlations.values()),
+        "constraints": list(constraints.values()),
+        "targets": list(targets.values()),
+        "monte_carlo": MonteCarlo(**settings),
+        "outputs": outputs,
+        "history": history,
+    }
+    return merged, origins
+
+
+def _check_model(scenario: Scenario, origins: _Origins, info: ModelInfo) -> None:
+    """Names, kinds, limits and years against the model."""
+    start, stop = info.initial_time, info.final_time
+
+    def known(name: str, where: _Where, *sub: str | int) -> None:
+        if name not in info.docs:
+            raise where.error(info.unknown(name), *sub)
+
+    def inside_limits(name: str, values: Iterable[float], where: _Where, *sub: str | int) -> None:
+        low, high = info.limits(name)
+        for value in values:
+            if (low is not None and value < low) or (high is not None and value > high):
+                raise where.error(
+                    f"{value:g} is outside the Vensim limits [{_fmt(low)}, {_fmt(high)}] of "
+                    f"'{name}'",
+                    *sub,
+                )
+
+    for name, lever in scenario.levers.items():
+        where = origins[("levers", name)]
+        known(name, where)
+        kind = info.kind(name)
+        if kind not in ("constant", "auxiliary"):
+            raise where.error(
+                f"'{name}' is a {kind}; a lever sets a constant or replaces an auxiliary"
+                + (" (a stock changes only through its flows)" if kind == "stock" else "")
+            )
+        if lever.path is not None:
+            for year in lever.path:
+                if not start <= year <= stop:
+                    raise where.error(
+                        f"year {year} is outside the model's horizon [{start:g}, {stop:g}]",
+                        "path",
+                        year,
+                    )
+            for year, value in lever.path.items():
+                inside_limits(name, [value], where, "path", year)
+        else:
+            inside_limits(name, lever.all_values(), where, "value")
+
+    for name, dist in scenario.uncertainties.items():
+        where = origins[("uncertainties", name)]
+        known(name, where)
+        kind = info.kind(name)
+        if kind != "constant":
+            raise where.error(
+                f"'{name}' is {'an' if kind[0] in 'aeiou' else 'a'} {kind}; only constants can "
+                "be uncertain (make the constants it depends on uncertain, or use a lever path)"
+            )
+        low, high = info.limits(name)
+        s_low, s_high = dist.support()
+        lower_field, upper_field = dist._bounds
+        if low is not None and s_low < low:
+            raise where.error(
+                f"the distribution reaches {s_low:g}, below the Vensim limits "
+                f"[{_fmt(low)}, {_fmt(high)}] of '{name}'; its support must lie inside them",
+                *((lower_field,) if lower_field else ()),
+            )
+        if high is not None and s_high > high:
+            raise where.error(
+                f"the distribution reaches {s_high:g}, above the Vensim limits "
+                f"[{_fmt(low)}, {_fmt(high)}] of '{name}'; its support must lie inside them",
+                *((upper_field,) if upper_field else ()),
+            )
+
+    for constraint in scenario.constraints:
+        where = origins[("constraints", constraint.name)]
+        for index, name in enumerate(constraint.sum):
+            known(name, where, "sum", index)
+            if info.kind(name) != "constant":
+                raise where.error(
+                    f"'{name}' is a {info.kind(name)}; constraints bind constants", "sum", index
+                )
+
+    for target in scenario.targets:
+        where = origins[("targets", target.name)]
+        known(target.variable, where, "variable")
+        if info.kind(target.variable) in ("lookup", "control"):
+            raise where.error(f"'{target.variable}' is not a model output", "variable")
+        if not start <= target.year <= stop:
+            raise where.error(
+                f"year {target.year} is outside the model's horizon [{start:g}, {stop:g}]", "year"
+            )
+
+    for name in scenario.outputs:
+        where = origins[("outputs", name)]
+        known(name, where)
+        if info.kind(name) in ("lookup", "control"):
+            raise where.error(f"'{name}' is a {info.kind(name)}, not a model output")
+
+
+def _fmt(value: float | None) -> str:
+    return "?" if value is None else f"{value:g}"
+
+
+def _check_correlations(scenario: Scenario, origins: _Origins, leaf: _Where) -> None:
+    from sim.sampling import correlation_matrix
+
+    for corr in scenario.correlations:
+        where = origins[("correlations", corr.pair)]
+        for index, name in enumerate(corr.between):
+            if name not in scenario.uncertainties:
+                message = unknown_name(
+                    name, scenario.uncertainties, what="an uncertainty of the scenario"
+                )
+                raise where.error(message, "between", index)
+    if scenario.correlations:
+        try:
+            correlation_matrix(scenario.correlations)
+        except ValueError as exc:
+            own = [
+                key
+                for key, where in origins.items()
+                if key[0] == "correlations" and where.path == leaf.path
+            ]
+            where = origins[own[0]] if own else leaf
+            raise _Where(where.path, where.root, ()).error(str(exc), "correlations") from None
+
+
+def _check_constraints(
+    scenario: Scenario, origins: _Origins, info: ModelInfo | None, leaf: _Where
+) -> None:
+    for constraint in scenario.constraints:
+        cwhere = origins[("constraints", constraint.name)]
+        for name in constraint.sum:
+            if name in scenario.uncertainties:
+                raise origins[("uncertainties", name)].error(
+                    f"'{name}' is bound by constraint '{constraint.name}' (its members must add "
+                    f"to {constraint.equals:g}); drawing it independently would break the sum. "
+                    "Set it as a lever instead and adjust another member"
+                )
+        if info is None:
+            continue
+        paths = [scenario.levers[n] for n in constraint.sum if n in scenario.levers]
+        times = sorted({y for lever in paths if lever.path for y in lever.path}) or [math.nan]
+        total = np.zeros(len(times))
+        for name in constraint.sum:
+            if name in scenario.levers:
+                total += scenario.levers[name].at(times)
+            else:
+                total += info.defaults[name]
+        bad = np.abs(total - constraint.equals) > constraint.tolerance
+        if not bad.any():
+            continue
+        at = "" if math.isnan(times[0]) else f" in {times[int(np.argmax(bad))]:g}"
+        parts = []
+        for name in constraint.sum:
+            if name in scenario.levers:
+                parts.append(f"{name} {scenario.levers[name].at([times[0]])[0]:g} (lever)")
+            else:
+                parts.append(f"{name} {info.defaults[name]:g}")
+        message = (
+            f"constraint '{constraint.name}' is broken{at}: {' + '.join(parts)} = "
+            f"{total[int(np.argmax(bad))]:.12g}; expected {constraint.equals:g} "
+            f"± {constraint.tolerance:g}"
+        )
+        mine = [
+            name
+            for name in constraint.sum
+            if ("levers", name) in origins and origins[("levers", name)].path == leaf.path
+        ]
+        if mine:
+            raise origins[("levers", mine[0])].error(message)
+        raise cwhere.error(message)
+
+
+def _check_settings(scenario: Scenario, origins: _Origins, leaf: _Where) -> None:
+    settings = scenario.monte_carlo
+    if settings.sampler == "sobol" and settings.draws & (settings.draws - 1):
+        lower = 1 << (settings.draws.bit_length() - 1)
+        field = "draws" if ("monte_carlo", "draws") in origins else "sampler"
+        where = origins.get(("monte_carlo", field), leaf)
+        message = (
+            f"the sobol sampler needs a power of two draws (scrambled Sobol points are balanced "
+            f"only in blocks of 2^m); got {settings.draws}, use {lower} or {lower * 2}"
+        )
+        if where is leaf:
+            raise leaf.error(message, "monte_carlo")
+        raise where.error(message)
+    if scenario.history is not None and not scenario.history.is_file():
+        raise origins[("history",)].error(
+            f"file not found: {scenario.history}; expected the observed-data CSV, relative to "
+            "the scenario file"
+        )
+
+
+def _resolve(
+    path: Path, chain: tuple[Path, ...], info: ModelInfo | None
+) -> tuple[Scenario, _Origins]:
+    own, root = _read_file(path)
+    leaf = _Where(path, root, ())
+    parent: Scenario | None = None
+    parent_origins: _Origins = {}
+    if own.extends is not None:
+        parent_path = path.parent / own.extends
+        visited = (*chain, path.resolve())
+        if parent_path.resolve() in visited:
+            cycle = [p.name for p in visited[visited.index(parent_path.resolve()) :]]
+            raise leaf.error(
+                f"extends cycle: {' → '.join([*cycle, parent_path.name])}; a scenario cannot "
+                "extend itself through its parents",
+                "extends",
+            )
+        if not parent_path.is_file():
+            raise leaf.error(
+                f"file not found: {parent_path}; expected another scenario file, relative to "
+                "this one",
+                "extends",
+            )
+        parent, parent_origins = _resolve(parent_path, visited, info)
+    merged, origins = _merge(path, root, own, parent, parent_origins)
+    if not merged["targets"]:
+        raise leaf.error(
+            "no targets: the scenario (with its parents) needs at least one entry in 'targets'",
+            "targets",
+        )
+    scenario = Scenario(path=path, chain=(*(parent.chain if parent else ()), path), **merged)
+    if info is not None:
+        _check_model(scenario, origins, info)
+    _check_correlations(scenario, origins, leaf)
+    _check_constraints(scenario, origins, info, leaf)
+    _check_settings(scenario, origins, leaf)
+    declared = origins.get(("history",))
+    if scenario.history is not None and declared is not None and declared.path == path:
+        from sim.observed import load_observed
+
+        load_observed(scenario.history, info=info, check_model=info is not None)
+    return scenario, origins
+
+
+def load_scenario(
+    path: str | Path, *, model: str | Path | None = None, check_model: bool = True
+) -> Scenario:
+    """Read a scenario file, merge its ``extends`` chain and check it (against the model).
+
+    Args:
+        path: scenario YAML file.
+        model: Vensim model to check names, kinds, limits and years against (default: the
+            project's model).
+        check_model: ``False`` skips the model checks (schema, inheritance and the checks
+            that need no model still run).
+
+    Raises:
+        ScenarioError: naming the file, the line, the field path and what was expected.
+        ModelError: the model needed for the checks cannot be read.
+    """
+    info = model_info(model) if check_model else None
+    scenario, _ = _resolve(Path(path), (), info)
+    return scenario
 
 
 def check_variables(
@@ -234,23 +1064,14 @@ def check_variables(
 ) -> None:
     """Raise ``ScenarioError`` if a target names a variable that is not in ``variables``."""
     known = list(variables)
-    known_set = set(known)
     for index, target in enumerate(targets):
-        if target.variable in known_set:
-            continue
-        folded = {name.casefold(): name for name in known}
-        guess = folded.get(target.variable.casefold())
-        if guess is None:
-            close = difflib.get_close_matches(target.variable, known, n=1, cutoff=0.6)
-            guess = close[0] if close else None
-        hint = f"; did you mean '{guess}'?" if guess else ""
-        raise ScenarioError(
-            path,
-            f"'{target.variable}' is not a variable of the model "
-            f"(the exact Vensim name is expected){hint}",
-            field=f"targets.{index}.variable",
-            line=node_line(root, ("targets", index, "variable")),
-        )
+        if target.variable not in known:
+            raise ScenarioError(
+                path,
+                unknown_name(target.variable, known, what="a variable of the model"),
+                field=f"targets.{index}.variable",
+                line=node_line(root, ("targets", index, "variable")),
+            )
 
 
 def load_targets(
@@ -259,22 +1080,57 @@ def load_targets(
     variables: Iterable[str] | None = None,
     model: str | Path | None = None,
 ) -> list[Target]:
-    """Read the targets of a scenario file and check them against the model.
+    """The targets of a scenario file (``extends`` resolved), checked against the model.
 
     Args:
         path: scenario YAML file.
-        variables: names of the model's variables; if omitted they are read from ``model``.
-        model: Vensim model file (default: the project's model), used when ``variables`` is
-            not given.
+        variables: names of the model's variables; if given, only the targets' variable
+            names are checked against them (no model is read).
+        model: Vensim model file (default: the project's model) for the full check
+            (``load_scenario``) when ``variables`` is not given.
 
     Raises:
         ScenarioError: unreadable file, bad YAML, schema violation or unknown variable.
-        ModelError: the model needed for the variable check cannot be read.
+        ModelError: the model needed for the check cannot be read.
     """
-    scenario, root = load_scenario(path)
     if variables is None:
-        from sim.vensim import model_documentation
-
-        variables = [doc.name for doc in model_documentation(model)]
+        return list(load_scenario(path, model=model).targets)
+    path = Path(path)
+    scenario = load_scenario(path, check_model=False)
+    _, root = _read_file(path)
     check_variables(path, scenario.targets, variables, root)
     return list(scenario.targets)
+
+
+# --- schema and provenance ----------------------------------------------------------------
+
+
+def scenario_schema() -> dict[str, Any]:
+    """JSON Schema of one scenario file (for editors), generated by pydantic."""
+    schema = ScenarioFile.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "innosim scenario"
+    return schema
+
+
+def canonical_content(scenario: Scenario) -> dict[str, Any]:
+    """The resolved content that defines a scenario's results, as plain JSON data.
+
+    File locations are left out (moving a checkout does not change it); the history file is
+    represented by the sha256 of its bytes.
+    """
+    data = scenario.model_dump(mode="json", by_alias=True, exclude={"path", "chain", "history"})
+    data["history_sha256"] = (
+        hashlib.sha256(scenario.history.read_bytes()).hexdigest() if scenario.history else None
+    )
+    return data
+
+
+def scenario_digest(scenario: Scenario | str | Path) -> str:
+    """sha256 (hex) of the canonical resolved content; a parent's change changes it."""
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario, check_model=False)
+    text = json.dumps(
+        canonical_content(scenario), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -1,15 +1,27 @@
-"""sim.scenario: reading targets, with errors that name file, line and field."""
+"""sim.scenario: the scenario schema, inheritance and errors that name file, line and field."""
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from pathlib import Path
 
 import pytest
 
 from sim.errors import ScenarioError
-from sim.paths import DEFAULT_SCENARIO_PATH
-from sim.scenario import Target, load_scenario, load_targets
+from sim.modelinfo import model_info
+from sim.paths import DEFAULT_SCENARIO_PATH, REPO_ROOT, SCENARIO_DIR
+from sim.scenario import (
+    DISTRIBUTIONS,
+    MonteCarlo,
+    Target,
+    load_scenario,
+    load_targets,
+    scenario_digest,
+    scenario_schema,
+)
+from sim.testing import BadScenario, bad_scenarios
 
 VARIABLES = ["High Tech Enterprises", "RD Intensity", "HTE Exits"]
 
@@ -49,7 +61,7 @@ def test_fixture_targets(tiny_targets: Path, tiny_model: Path) -> None:
 
 
 def test_is_met() -> None:
-    target = load_scenario(DEFAULT_SCENARIO_PATH)[0].targets[0]
+    target = load_scenario(DEFAULT_SCENARIO_PATH).targets[0]
     assert target.is_met(300) and target.is_met(301) and not target.is_met(299.9)
     assert not target.is_met(math.nan)
     at_most = target.model_copy(update={"direction": "at_most"})
@@ -58,7 +70,7 @@ def test_is_met() -> None:
 
 
 def test_baseline_targets_match_the_plan() -> None:
-    scenario, _ = load_scenario(DEFAULT_SCENARIO_PATH)
+    scenario = load_scenario(DEFAULT_SCENARIO_PATH)
     by_variable = {t.variable: t for t in scenario.targets}
     expected = {
         "High Tech Enterprises": 300,
@@ -157,7 +169,198 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_target_is_immutable() -> None:
-    target = load_scenario(DEFAULT_SCENARIO_PATH)[0].targets[0]
+    target = load_scenario(DEFAULT_SCENARIO_PATH).targets[0]
     assert isinstance(target, Target)
     with pytest.raises(ValueError, match="frozen"):
         target.threshold = 1  # type: ignore[misc]
+
+
+# --- the full schema -----------------------------------------------------------------------
+
+VARIANTS = sorted(SCENARIO_DIR.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", VARIANTS, ids=lambda p: p.name)
+def test_every_scenario_loads(path: Path, real_model: Path) -> None:
+    scenario = load_scenario(path, model=real_model)
+    assert scenario.title is not None and scenario.description is not None
+    assert scenario.chain[-1] == path
+    assert len(scenario.targets) == 13
+
+
+def test_baseline_contents(real_model: Path) -> None:
+    scenario = load_scenario(DEFAULT_SCENARIO_PATH, model=real_model)
+    info = model_info(real_model)
+    assert scenario.levers["Fiscal Innovation Share Floor"].value == 0.02
+    assert scenario.levers["Initial Fund Size"].value == 10
+    assert scenario.levers["Transfer Subsidy Rate"].value == 0.05
+    assert scenario.levers["VC Reward Rate"].value == 0.1
+    assert scenario.monte_carlo == MonteCarlo(draws=10000, seed=20220421, sampler="lhs")
+    assert scenario.history == (REPO_ROOT / "data/observed/changzhi_2015_2020.csv").resolve()
+    assert {c.name for c in scenario.constraints} == {"allocation_shares", "platform_budget_shares"}
+    # every constant the model marks as assumed or calibrated with a range is set or drawn
+    marked = [
+        name
+        for name, doc in info.docs.items()
+        if doc.kind == "constant" and re.search(r"range \d|range in scenarios", doc.source)
+    ]
+    assert marked and all(n in scenario.uncertainties or n in scenario.levers for n in marked)
+    for name, dist in scenario.uncertainties.items():
+        low, high = dist.support()
+        assert low <= info.defaults[name] <= high, name  # the default lies inside the range
+        assert dist.source or dist.reasoning
+
+
+def test_constraints_hold(real_model: Path) -> None:
+    info = model_info(real_model)
+    for path in VARIANTS:
+        scenario = load_scenario(path, model=real_model)
+        for constraint in scenario.constraints:
+            total = sum(
+                scenario.levers[n].value if n in scenario.levers else info.defaults[n]
+                for n in constraint.sum
+            )
+            assert total == pytest.approx(constraint.equals, abs=constraint.tolerance)
+    shares = [n for n in info.docs if n.endswith("Allocation Share")]
+    baseline = load_scenario(DEFAULT_SCENARIO_PATH, model=real_model)
+    assert sorted(baseline.constraints[0].sum) == sorted(shares) and len(shares) == 8
+
+
+def test_variants_inherit_and_override(real_model: Path) -> None:
+    base = load_scenario(DEFAULT_SCENARIO_PATH, model=real_model)
+    fiscal = load_scenario(SCENARIO_DIR / "fiscal_share_3pct.yaml", model=real_model)
+    assert fiscal.levers["Fiscal Innovation Share Floor"].value == 0.03
+    assert fiscal.chain == (DEFAULT_SCENARIO_PATH, SCENARIO_DIR / "fiscal_share_3pct.yaml")
+    assert fiscal.uncertainties == base.uncertainties and fiscal.targets == base.targets
+    assert fiscal.monte_carlo == base.monte_carlo and fiscal.history == base.history
+    assert fiscal.title != base.title  # titles describe one file, they are not inherited
+
+    low = load_scenario(SCENARIO_DIR / "fund_leverage_low.yaml", model=real_model)
+    high = load_scenario(SCENARIO_DIR / "fund_leverage_high.yaml", model=real_model)
+    name = "Fund Leverage Ratio"
+    assert low.uncertainties[name].mean() < base.uncertainties[name].mean()
+    assert high.uncertainties[name].mean() > base.uncertainties[name].mean()
+    assert {n: d for n, d in low.uncertainties.items() if n != name} == {
+        n: d for n, d in base.uncertainties.items() if n != name
+    }
+
+    doubled = load_scenario(SCENARIO_DIR / "cultivation_doubled.yaml", model=real_model)
+    assert doubled.levers["Cultivation Allocation Share"].value == pytest.approx(
+        2 * base.levers["Cultivation Allocation Share"].value
+    )
+    assert doubled.levers["RD Subsidy Allocation Share"].value == pytest.approx(0.05)
+    changed = {n for n in base.levers if doubled.levers[n] != base.levers[n]}
+    assert changed == {"Cultivation Allocation Share", "RD Subsidy Allocation Share"}
+
+
+def _child(tmp_path: Path, text: str, name: str = "child.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(f"extends: {DEFAULT_SCENARIO_PATH}\n" + text, encoding="utf-8")
+    return path
+
+
+def test_lever_replaces_inherited_uncertainty_and_its_correlation(
+    tmp_path: Path, real_model: Path
+) -> None:
+    path = _child(
+        tmp_path,
+        "levers:\n  Initial Tech SMEs: {value: 130, source: t}\n"
+        "uncertainties:\n  Initial Fund Size:\n    distribution: uniform\n"
+        "    min: 8\n    max: 12\n    source: t\n"
+        "monte_carlo: {draws: 64}\noutputs: [GDP, Tech SMEs]\n",
+    )
+    scenario = load_scenario(path, model=real_model)
+    assert "Initial Tech SMEs" not in scenario.uncertainties
+    assert scenario.levers["Initial Tech SMEs"].value == 130
+    assert "Initial Fund Size" not in scenario.levers
+    assert "Initial Fund Size" in scenario.uncertainties
+    pairs = [c.pair for c in scenario.correlations]
+    assert frozenset({"Initial Tech SMEs", "Base Tech SME Formation"}) not in pairs
+    assert len(pairs) == 2
+    assert scenario.monte_carlo == MonteCarlo(draws=64, seed=20220421, sampler="lhs")
+    assert scenario.outputs.count("GDP") == 1 and scenario.outputs[-1] == "Tech SMEs"
+    assert scenario.saved_variables()[0] == "High Tech Enterprises"
+
+
+def test_path_lever(tmp_path: Path, real_model: Path) -> None:
+    path = _child(
+        tmp_path,
+        "levers:\n  Fiscal Innovation Share Floor:\n"
+        "    path: {2025: 0.03, 2021: 0.02}\n    source: t\n",
+    )
+    lever = load_scenario(path, model=real_model).levers["Fiscal Innovation Share Floor"]
+    years, values = lever.points()
+    assert list(years) == [2021, 2025] and list(values) == [0.02, 0.03]
+    assert list(lever.at([2015, 2021, 2023, 2030])) == pytest.approx([0.02, 0.02, 0.025, 0.03])
+
+
+def test_path_lever_on_constrained_share_is_checked_at_each_point(
+    tmp_path: Path, real_model: Path
+) -> None:
+    good = _child(
+        tmp_path,
+        "levers:\n"
+        "  Cultivation Allocation Share: {path: {2020: 0.15, 2025: 0.25}, source: t}\n"
+        "  RD Subsidy Allocation Share: {path: {2020: 0.2, 2025: 0.1}, source: t}\n",
+    )
+    load_scenario(good, model=real_model)
+    bad = _child(
+        tmp_path,
+        "levers:\n"
+        "  Cultivation Allocation Share: {path: {2020: 0.15, 2025: 0.25}, source: t}\n"
+        "  RD Subsidy Allocation Share: {path: {2020: 0.2, 2024: 0.1}, source: t}\n",
+        "bad.yaml",
+    )
+    with pytest.raises(ScenarioError, match="broken in 2024"):
+        load_scenario(bad, model=real_model)
+
+
+def test_digest_follows_the_parent(tmp_path: Path) -> None:
+    parent = tmp_path / "parent.yaml"
+    parent.write_text("targets:\n" + GOOD_TARGET, encoding="utf-8")
+    child = tmp_path / "child.yaml"
+    child.write_text("extends: parent.yaml\nmonte_carlo: {seed: 3}\n", encoding="utf-8")
+    first = scenario_digest(child)
+    assert first == scenario_digest(load_scenario(child, check_model=False))
+    assert len(first) == 64 and first != scenario_digest(parent)
+    parent.write_text("targets:\n" + GOOD_TARGET.replace("300", "301"), encoding="utf-8")
+    assert scenario_digest(child) != first
+    assert scenario_digest(DEFAULT_SCENARIO_PATH) == scenario_digest(DEFAULT_SCENARIO_PATH)
+
+
+def test_schema_is_json_schema() -> None:
+    schema = scenario_schema()
+    json.dumps(schema)
+    assert set(schema["properties"]) >= {"levers", "uncertainties", "monte_carlo", "extends"}
+    assert schema["additionalProperties"] is False
+    text = json.dumps(schema)
+    assert all(kind in text for kind in DISTRIBUTIONS) and '"lambda"' in text
+
+
+# --- the corpus of bad files ---------------------------------------------------------------
+
+CORPUS = bad_scenarios()
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(CORPUS) >= 25
+    assert all(case.line is not None for case in CORPUS if case.path.stat().st_size)
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=lambda case: case.path.stem)
+def test_bad_scenario(case: BadScenario, real_model: Path) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(case.path, model=real_model)
+    message = str(caught.value)
+    assert case.path.name in message
+    assert case.expect in message
+    if case.line is not None:
+        assert caught.value.line == case.line
+        assert f":{case.line}: " in message
+
+
+def test_missing_scenario_file(tmp_path: Path) -> None:
+    path = tmp_path / "absent.yaml"
+    with pytest.raises(ScenarioError, match="file not found") as caught:
+        load_scenario(path)
+    assert str(path) in str(caught.value)

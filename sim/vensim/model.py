@@ -282,6 +282,21 @@ def _abstract_model(model_path: Path, shown_path: Path | None = None) -> Any:
         raise ModelError(f"cannot parse Vensim model {shown}: {exc}") from exc
 
 
+def abstract_model(path: str | os.PathLike[str] | None = None) -> Any:
+    """PySD's format-neutral ``AbstractModel`` of a Vensim file (parsed, not translated).
+
+    This is the hand-off PySD documents for building a model in another form (the ensemble
+    engine, ``sim.engine``, generates its simulator from it). Raises ``ModelError`` if the
+    file is missing or cannot be parsed.
+    """
+    return _abstract_model(_resolve(path))
+
+
+def model_sha256(path: str | os.PathLike[str] | None = None) -> str:
+    """Hex sha256 of a model file's bytes (the key of every cache derived from it)."""
+    return _sha256(_resolve(path))
+
+
 def _signed_terms(ast: Any, sign: int = 1) -> list[tuple[str, int]]:
     """Variables referenced as additive terms of an expression, with their signs.
 

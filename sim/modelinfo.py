@@ -1,0 +1,102 @@
+"""What the scenario and data checks need to know about a model: names, kinds, limits, defaults.
+
+Built from ``sim.vensim`` (the only part of innosim that knows Vensim): the documentation of
+every variable and one default run, whose first saved row gives the value of every constant
+and of the control variables. The result is cached per model file content.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import hashlib
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sim.vensim import VariableDoc
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Names, kinds, limits and default constants of one model.
+
+    Attributes:
+        path: the ``.mdl`` file.
+        docs: documentation of every variable, by Vensim name.
+        defaults: value of every constant and control variable, in the model's units.
+        initial_time: ``INITIAL TIME`` (year; model time t is the end of calendar year t).
+        final_time: ``FINAL TIME`` (year).
+    """
+
+    path: Path
+    docs: dict[str, VariableDoc] = field(repr=False)
+    defaults: dict[str, float] = field(repr=False)
+    initial_time: float
+    final_time: float
+
+    def kind(self, name: str) -> str:
+        """Kind of variable ``name`` (stock, flow, auxiliary, constant, lookup, control)."""
+        return self.docs[name].kind
+
+    def limits(self, name: str) -> tuple[float | None, float | None]:
+        """Vensim limits ``(min, max)`` of ``name``; ``None`` where open."""
+        return self.docs[name].limits
+
+    def unknown(self, name: str) -> str:
+        """Message for a name that is not a variable of the model, with a close match."""
+        return unknown_name(name, self.docs, what="a variable of the model")
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str | None:
+    """The known name closest to ``name`` (case-insensitive match first), or ``None``."""
+    candidates = list(known)
+    folded = {candidate.casefold(): candidate for candidate in candidates}
+    if name.casefold() in folded:
+        return folded[name.casefold()]
+    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def unknown_name(name: str, known: Iterable[str], *, what: str) -> str:
+    """``'name' is not <what> (the exact Vensim name is expected); did you mean '…'?``"""
+    guess = did_you_mean(name, known)
+    hint = f"; did you mean '{guess}'?" if guess else ""
+    return f"'{name}' is not {what} (the exact Vensim name is expected){hint}"
+
+
+@functools.lru_cache(maxsize=4)
+def _load(path: str, sha256: str) -> ModelInfo:
+    from sim.vensim import model_documentation, run_yearly
+
+    del sha256  # part of the cache key only
+    docs = {doc.name: doc for doc in model_documentation(path)}
+    fixed = [name for name, doc in docs.items() if doc.kind in ("constant", "control")]
+    first = run_yearly(fixed, path=path).iloc[0]
+    defaults = {name: float(first[name]) for name in fixed}
+    return ModelInfo(
+        path=Path(path),
+        docs=docs,
+        defaults=defaults,
+        initial_time=defaults["INITIAL TIME"],
+        final_time=defaults["FINAL TIME"],
+    )
+
+
+def model_info(model: str | os.PathLike[str] | None = None) -> ModelInfo:
+    """``ModelInfo`` of ``model`` (default: the project's model); cached by file content.
+
+    Raises ``ModelError`` if the model is missing, unparseable or does not run.
+    """
+    from sim.vensim import default_model_path
+
+    path = Path(model) if model is not None else default_model_path()
+    if not path.is_file():
+        from sim.errors import ModelError
+
+        raise ModelError(f"Vensim model file not found: {path}")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return _load(str(path.resolve()), digest)
