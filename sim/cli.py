@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sys
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from sim.commands.common import Lang, ModelOption, fail
 from sim.errors import InnosimError
 from sim.paths import DEFAULT_SCENARIO_PATH
 
@@ -17,31 +17,6 @@ app = typer.Typer(
     no_args_is_help=True,
     help="System-dynamics planning of a city's innovation ecosystem.",
 )
-
-#: Exit code for bad input (unreadable scenario or model, bad option value).
-EXIT_BAD_INPUT = 2
-
-
-class Lang(StrEnum):
-    """Language of labels in tables and figures."""
-
-    zh = "zh"
-    en = "en"
-
-
-ModelOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--model",
-        help="Vensim model file (default: $INNOSIM_MODEL or model/innovation_ecosystem.mdl).",
-        dir_okay=False,
-    ),
-]
-
-
-def _fail(exc: InnosimError) -> typer.Exit:
-    typer.echo(f"innosim: error: {exc}", err=True)
-    return typer.Exit(EXIT_BAD_INPUT)
 
 
 @app.command()
@@ -64,7 +39,7 @@ def simulate(
         targets = load_targets(scenario, model=model)
         results = sm.run_default(targets, model=model)
     except InnosimError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     language = lang.value
     table = sm.indicator_table(results, targets, language)
     typer.echo(format_table(table))
@@ -101,7 +76,7 @@ def doc(
         docs = model_documentation(model_path)
         current = update_variable_table(target, docs, check=check)
     except InnosimError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     for problem in documentation_problems(docs):
         typer.echo(f"innosim: note: {problem}", err=True)
     if current:
@@ -142,7 +117,7 @@ def sketch(
         changed = update_sketch(model_path)
         written = render_previews(model_path, previews or REPO_ROOT / "docs" / "model")
     except InnosimError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     typer.echo(f"{model_path}: sketch {'updated' if changed else 'was current'}")
     for path in written:
         typer.echo(f"wrote {path}")
@@ -166,7 +141,7 @@ def check(model: ModelOption = None) -> None:
         if not sketch_is_current(model_path):
             problems.append("the sketch is stale: run `innosim sketch`")
     except InnosimError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     for problem in problems:
         typer.echo(f"{model_path}: {problem}", err=True)
     if problems:
@@ -229,7 +204,7 @@ def run(
             history,
         )
     except InnosimError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     typer.echo(title)
     typer.echo(format_table(console_table(table, loaded.targets, language)))
     typer.echo("")

@@ -1,0 +1,1 @@
+"""Command-line pieces shared by the ``innosim`` commands (see ``sim.cli``)."""
