@@ -19,7 +19,7 @@ def _readme_commands() -> list[str]:
 def test_readme_opens_with_main_job_and_test_command() -> None:
     commands = _readme_commands()
     assert len(commands) == 2
-    assert commands[0].endswith("innosim simulate")
+    assert commands[0].endswith("innosim run")
     assert commands[1].endswith("python -m pytest")
 
 
