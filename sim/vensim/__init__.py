@@ -5,6 +5,7 @@ from sim.vensim.model import (
     DEFAULT_MODEL_PATH,
     MODEL_ENV_VAR,
     VARIABLE_KINDS,
+    ModelVariable,
     VariableDoc,
     VariableKind,
     abstract_model,
@@ -15,6 +16,7 @@ from sim.vensim.model import (
     load_model,
     model_documentation,
     model_sha256,
+    model_structure,
     pysd_deprecations_silenced,
     split_comment,
     stock_flows,
@@ -24,6 +26,7 @@ from sim.vensim.run import run_yearly
 
 __all__ = [
     "CONTROL_VARIABLES",
+    "ModelVariable",
     "DEFAULT_MODEL_PATH",
     "MODEL_ENV_VAR",
     "VARIABLE_KINDS",
@@ -37,6 +40,7 @@ __all__ = [
     "load_model",
     "model_documentation",
     "model_sha256",
+    "model_structure",
     "pysd_deprecations_silenced",
     "run_yearly",
     "split_comment",

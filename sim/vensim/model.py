@@ -15,6 +15,7 @@ Conventions of the project's ``.mdl`` files (see ``model/README.md``):
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import os
@@ -319,6 +320,19 @@ def _signed_terms(ast: Any, sign: int = 1) -> list[tuple[str, int]]:
     return terms
 
 
+def _additive_terms(ast: Any) -> list[Any]:
+    """The additive terms of an expression (``a - b*c + 2`` gives ``[a, b*c, 2]``)."""
+    from pysd.translators.structures import abstract_expressions as ae
+
+    if not isinstance(ast, ae.ArithmeticStructure):
+        return [ast]
+    if ast.operators == ["negative"]:
+        return _additive_terms(ast.arguments[0])
+    if not set(ast.operators) <= {"+", "-"}:
+        return [ast]
+    return [term for argument in ast.arguments for term in _additive_terms(argument)]
+
+
 def _is_constant(ast: Any) -> bool:
     from pysd.translators.structures import abstract_expressions as ae
 
@@ -358,9 +372,85 @@ def _limits(raw: Any) -> tuple[float | None, float | None]:
 
 
 @dataclass(frozen=True)
+class ModelVariable:
+    """The structure of one model variable, as the sketch and the checks need it.
+
+    Attributes:
+        name: Vensim name as written in the equation.
+        key: case-, space- and underscore-insensitive key (PySD's reference form).
+        sector: the Vensim group it is declared under.
+        kind: stock, flow, auxiliary, constant, lookup or control.
+        references: keys of the variables its equation refers to (for a stock: its initial
+            value and any rate term that is not a flow), in order of first appearance.
+        inflows: for a stock, keys of the flows added to it.
+        outflows: for a stock, keys of the flows subtracted from it.
+    """
+
+    name: str
+    key: str
+    sector: str
+    kind: VariableKind
+    references: tuple[str, ...] = ()
+    inflows: tuple[str, ...] = ()
+    outflows: tuple[str, ...] = ()
+
+
+#: Key of the model's time, a valid reference in every model.
+TIME_KEY = "time"
+
+
+def _references(node: Any, found: dict[str, None]) -> None:
+    """Collect the keys of every variable referenced in an expression, in order."""
+    from pysd.translators.structures import abstract_expressions as ae
+
+    if isinstance(node, ae.ReferenceStructure):
+        found.setdefault(node.reference, None)
+        if node.subscripts is not None:
+            _references(node.subscripts, found)
+    elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+        for item in dataclasses.fields(node):
+            _references(getattr(node, item.name), found)
+    elif isinstance(node, list | tuple):
+        for item in node:
+            _references(item, found)
+
+
+def _structure(element: Any, kind: VariableKind, sector: str, keys: set[str]) -> ModelVariable:
+    from pysd.translators.structures import abstract_expressions as ae
+
+    key = _key(element.name)
+    found: dict[str, None] = {}
+    inflows: dict[str, None] = {}
+    outflows: dict[str, None] = {}
+    for component in element.components:
+        ast = component.ast
+        if not isinstance(ast, ae.IntegStructure):
+            _references(ast, found)
+            continue
+        _references(ast.initial, found)
+        flows = _signed_terms(ast.flow)
+        for flow, sign in flows:
+            (inflows if sign > 0 else outflows).setdefault(flow, None)
+        for term in _additive_terms(ast.flow):
+            if not isinstance(term, ae.ReferenceStructure):
+                _references(term, found)
+    references = tuple(ref for ref in found if ref != key and (ref in keys or ref == TIME_KEY))
+    return ModelVariable(
+        name=" ".join(element.name.split()),
+        key=key,
+        sector=sector,
+        kind=kind,
+        references=references,
+        inflows=tuple(inflows),
+        outflows=tuple(outflows),
+    )
+
+
+@dataclass(frozen=True)
 class _Parsed:
     docs: tuple[VariableDoc, ...]
     stock_flows: tuple[tuple[str, tuple[tuple[str, int], ...]], ...]
+    structure: tuple[ModelVariable, ...]
 
 
 @functools.lru_cache(maxsize=8)
@@ -394,24 +484,29 @@ def _parse(path: str, sha256: str) -> _Parsed:
     flows = {_key(name) for _, terms in stock_flows for name, _ in terms}
 
     namespace = NamespaceManager()
+    keys = set(names)
     docs = []
+    structure = []
     for element in elements:
         namespace.add_to_namespace(element.name)
         meaning, label_zh, source = split_comment(element.documentation or "")
+        kind = _kind(element, flows)
+        sector = sectors.get(_key(element.name), "")
+        structure.append(_structure(element, kind, sector, keys))
         docs.append(
             VariableDoc(
                 name=element.name,
                 py_name=namespace.namespace[element.name],
                 units=element.units or "",
                 limits=_limits(element.limits),
-                kind=_kind(element, flows),
-                sector=sectors.get(_key(element.name), ""),
+                kind=kind,
+                sector=sector,
                 meaning=meaning,
                 label_zh=label_zh,
                 source=source,
             )
         )
-    return _Parsed(docs=tuple(docs), stock_flows=tuple(stock_flows))
+    return _Parsed(docs=tuple(docs), stock_flows=tuple(stock_flows), structure=tuple(structure))
 
 
 def _parsed(path: str | os.PathLike[str] | None) -> _Parsed:
@@ -436,6 +531,14 @@ def stock_flows(path: str | os.PathLike[str] | None = None) -> dict[str, list[tu
     named flows. Raises ``ModelError`` like ``model_documentation``.
     """
     return {stock: list(terms) for stock, terms in _parsed(path).stock_flows}
+
+
+def model_structure(path: str | os.PathLike[str] | None = None) -> list[ModelVariable]:
+    """Kind, sector, references and flows of every variable, in the order of the file.
+
+    Raises ``ModelError`` like ``model_documentation``.
+    """
+    return list(_parsed(path).structure)
 
 
 def documentation_problems(docs: list[VariableDoc]) -> list[str]:

@@ -31,25 +31,21 @@ readers without Vensim.
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import math
 import re
-import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sim.atomic import atomic_write_text
 from sim.errors import ModelError
+from sim.vensim.model import ModelVariable, model_structure
 
 __all__ = [
     "SketchObject",
     "SketchArrow",
     "SketchView",
-    "ModelVariable",
-    "model_variables",
     "parse_sketch",
     "render_sketch",
     "render_previews",
@@ -97,198 +93,6 @@ def split_model_text(text: str) -> tuple[str, str]:
 # --- reading the model ---------------------------------------------------------------------
 
 Kind = str  # "stock", "flow", "auxiliary", "constant", "lookup", "control"
-
-
-@dataclass(frozen=True)
-class ModelVariable:
-    """What the sketch needs to know about one model variable.
-
-    Attributes:
-        name: Vensim name as written in the equation.
-        key: case-, space- and underscore-insensitive key (PySD's reference form).
-        sector: the Vensim group it is declared under.
-        kind: stock, flow, auxiliary, constant, lookup or control.
-        references: keys of the variables its equation refers to (for a stock: its initial
-            value and any rate term that is not a flow), in order of first appearance.
-        inflows: for a stock, keys of the flows added to it.
-        outflows: for a stock, keys of the flows subtracted from it.
-    """
-
-    name: str
-    key: str
-    sector: str
-    kind: Kind
-    references: tuple[str, ...] = ()
-    inflows: tuple[str, ...] = ()
-    outflows: tuple[str, ...] = ()
-
-
-_GROUP_RE = re.compile(r"^\*+\s*\.(?P<name>[^*~]+?)\s*\*+\s*~", re.DOTALL)
-_NAME_RE = re.compile(r'^\s*(?P<name>"(?:[^"\\]|\\.)*"|[^=(\[:~"|]+)')
-TIME_KEY = "time"
-
-
-def _key(name: str) -> str:
-    return re.sub(r"[\s_]+", "_", name.strip().strip('"').strip().lower())
-
-
-def _sectors(equations: str) -> dict[str, str]:
-    """Map each variable key to the group it is declared under."""
-    text = re.sub(r"\\\s*\n", " ", equations)
-    text = re.sub(r"^\s*\{[^}]*\}", "", text)
-    sectors: dict[str, str] = {}
-    group = ""
-    for raw in text.split("|"):
-        entry = raw.strip()
-        if not entry:
-            continue
-        match = _GROUP_RE.match(entry)
-        if match:
-            group = " ".join(match.group("name").split())
-            continue
-        if entry.startswith(":"):
-            continue
-        name = _NAME_RE.match(entry.split("~", 1)[0])
-        if name and name.group("name").strip():
-            sectors.setdefault(_key(" ".join(name.group("name").split())), group)
-    return sectors
-
-
-@contextlib.contextmanager
-def _quiet_pysd() -> Iterator[None]:
-    with warnings.catch_warnings():
-        for category in (DeprecationWarning, FutureWarning):
-            warnings.filterwarnings("ignore", category=category, module=r"pysd(\.|$)")
-        yield
-
-
-def _references(node: Any, found: dict[str, None]) -> None:
-    from pysd.translators.structures import abstract_expressions as ae
-
-    if isinstance(node, ae.ReferenceStructure):
-        found.setdefault(node.reference, None)
-        if node.subscripts is not None:
-            _references(node.subscripts, found)
-    elif dataclasses.is_dataclass(node) and not isinstance(node, type):
-        for item in dataclasses.fields(node):
-            _references(getattr(node, item.name), found)
-    elif isinstance(node, list | tuple):
-        for item in node:
-            _references(item, found)
-
-
-def _rate_terms(node: Any, sign: int, terms: list[tuple[int, Any]]) -> None:
-    """Split a rate expression into signed additive terms."""
-    from pysd.translators.structures import abstract_expressions as ae
-
-    if isinstance(node, ae.ArithmeticStructure) and set(node.operators) <= {
-        "+",
-        "-",
-        "negative",
-    }:
-        if node.operators == ["negative"]:
-            _rate_terms(node.arguments[0], -sign, terms)
-            return
-        for index, argument in enumerate(node.arguments):
-            term_sign = sign if index == 0 or node.operators[index - 1] == "+" else -sign
-            _rate_terms(argument, term_sign, terms)
-        return
-    terms.append((sign, node))
-
-
-def _is_constant(ast: Any) -> bool:
-    from pysd.translators.structures import abstract_expressions as ae
-
-    if isinstance(ast, int | float) or type(ast).__module__.startswith("numpy"):
-        return True
-    if isinstance(ast, ae.ArithmeticStructure):
-        return all(_is_constant(argument) for argument in ast.arguments)
-    return False
-
-
-def model_variables(mdl_path: str | Path) -> list[ModelVariable]:
-    """Read the variables of a ``.mdl`` file (in file order) with PySD's parser."""
-    from pysd.translators.structures import abstract_expressions as ae
-    from pysd.translators.structures import abstract_model as am
-    from pysd.translators.vensim.vensim_file import VensimFile
-
-    path = Path(mdl_path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ModelError(f"cannot read Vensim model {path}: {exc}") from exc
-    sectors = _sectors(split_model_text(text)[0])
-    try:
-        with _quiet_pysd():
-            vensim_file = VensimFile(path)
-            vensim_file.parse()
-            abstract = vensim_file.get_abstract_model()
-    except Exception as exc:  # parsimonious and PySD raise many kinds
-        raise ModelError(f"cannot parse Vensim model {path}: {exc}") from exc
-    elements = list(abstract.sections[0].elements)
-
-    # First pass: stocks and their signed rate terms.
-    rates: dict[str, list[tuple[int, Any]]] = {}
-    for element in elements:
-        for component in element.components:
-            if isinstance(component.ast, ae.IntegStructure):
-                terms: list[tuple[int, Any]] = []
-                _rate_terms(component.ast.flow, 1, terms)
-                rates.setdefault(_key(element.name), []).extend(terms)
-    flows = {
-        term.reference
-        for terms in rates.values()
-        for _, term in terms
-        if isinstance(term, ae.ReferenceStructure)
-    }
-    keys = {_key(element.name) for element in elements}
-
-    variables = []
-    for element in elements:
-        key = _key(element.name)
-        components = element.components
-        found: dict[str, None] = {}
-        inflows: dict[str, None] = {}
-        outflows: dict[str, None] = {}
-        if isinstance(element, am.AbstractControlElement):
-            kind = "control"
-        elif any(isinstance(c, am.AbstractLookup) or c.type == "Lookup" for c in components):
-            kind = "lookup"
-        elif key in rates:
-            kind = "stock"
-        elif key in flows:
-            kind = "flow"
-        elif components and all(
-            isinstance(c, am.AbstractUnchangeableConstant) or _is_constant(c.ast)
-            for c in components
-        ):
-            kind = "constant"
-        else:
-            kind = "auxiliary"
-        for component in components:
-            ast = component.ast
-            if isinstance(ast, ae.IntegStructure):
-                _references(ast.initial, found)
-                continue
-            _references(ast, found)
-        for sign, term in rates.get(key, []):
-            if isinstance(term, ae.ReferenceStructure) and term.reference not in rates:
-                (inflows if sign > 0 else outflows).setdefault(term.reference, None)
-            else:
-                _references(term, found)
-        references = tuple(ref for ref in found if ref != key and (ref in keys or ref == TIME_KEY))
-        variables.append(
-            ModelVariable(
-                name=" ".join(element.name.split()),
-                key=key,
-                sector=sectors.get(key, ""),
-                kind=kind,
-                references=references,
-                inflows=tuple(inflows),
-                outflows=tuple(outflows),
-            )
-        )
-    return variables
 
 
 # --- text metrics --------------------------------------------------------------------------
@@ -1257,7 +1061,7 @@ def render_sketch(mdl_path: str | Path) -> str:
     path = Path(mdl_path)
     text = _read(path)
     settings = split_model_text(text)[1] or DEFAULT_SETTINGS
-    views = _views(model_variables(path))
+    views = _views(model_structure(path))
     if not views:
         raise ModelError(f"no variables outside the Control group to draw in {path}")
     body = "".join(VIEW_HEADER + _format_view(view) for view in views)

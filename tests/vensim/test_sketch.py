@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from sim.vensim import sketch
-from sim.vensim.sketch import ModelVariable, SketchView
+from sim.vensim.model import ModelVariable, model_structure
+from sim.vensim.sketch import SketchView
 
 FIXTURE = Path(__file__).parent / "fixtures" / "sketch" / "chain.mdl"
 
@@ -56,7 +57,7 @@ def model(request: pytest.FixtureRequest) -> Path:
 
 @pytest.fixture(scope="module")
 def variables(model: Path) -> list[ModelVariable]:
-    return sketch.model_variables(model)
+    return model_structure(model)
 
 
 def test_committed_sketch_is_current(model: Path) -> None:
