@@ -235,5 +235,16 @@ def schema(
         typer.echo(f"wrote {out}")
 
 
+def _register_commands() -> None:
+    """Add the commands defined in ``sim.commands`` modules."""
+    from sim.commands import drivers, explore
+
+    for module in (explore, drivers):
+        module.register(app)
+
+
+_register_commands()
+
+
 if __name__ == "__main__":
     app()
