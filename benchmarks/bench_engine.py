@@ -15,6 +15,7 @@ import resource
 import statistics
 import time
 import tracemalloc
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -102,7 +103,8 @@ def main() -> None:
 
     pysd = _pysd_seconds(args.pysd_runs)
     print(
-        f"PySD {platform.python_version()}: {pysd * 1e3:.1f} ms per run "
+        f"PySD {metadata.version('pysd')} on Python {platform.python_version()}: "
+        f"{pysd * 1e3:.1f} ms per run "
         f"(median of {args.pysd_runs}, run only, fresh model each)"
     )
     print(f"{'draws':>8} {'seconds':>9} {'draws/s':>11} {'x PySD/draw':>12} {'peak MiB':>9}")
