@@ -237,9 +237,9 @@ def schema(
 
 def _register_commands() -> None:
     """Add the commands defined in ``sim.commands`` modules."""
-    from sim.commands import drivers, explore
+    from sim.commands import calibration, drivers, explore
 
-    for module in (explore, drivers):
+    for module in (explore, drivers, calibration):
         module.register(app)
 
 

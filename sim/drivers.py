@@ -20,8 +20,7 @@ import pandas as pd
 from sim.analysis import sensitivity as sa
 from sim.analysis.targets import met
 from sim.engine import CompiledModel, TimePath, compile_model, simulate
-from sim.ensemble import DEFAULT_CHUNK_SIZE, lever_params, monte_carlo_settings
-from sim.sampling import sample
+from sim.ensemble import DEFAULT_CHUNK_SIZE, draw_uncertainties, lever_params, monte_carlo_settings
 from sim.scenario import Correlation, Scenario, Target
 from sim.vensim import model_documentation
 
@@ -207,13 +206,7 @@ def run_discovery(
     if not scenario.uncertainties:
         raise ValueError("the scenario has no uncertainties: nothing to discover")
     settings = monte_carlo_settings(scenario, draws, seed)
-    drawn = sample(
-        scenario.uncertainties,
-        settings.draws,
-        settings.seed,
-        settings.sampler,
-        scenario.correlations,
-    )
+    drawn = draw_uncertainties(scenario, settings)
     compiled = compile_model(model)
     values = target_values(
         compiled,

@@ -7,9 +7,10 @@ Results are an xarray Dataset laid out as ``sim.results`` describes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -86,13 +87,33 @@ def simulate_draws(
 
 
 def _describe(distribution) -> str:
-    fields = distribution.model_dump(exclude={"source", "reasoning", "distribution"})
-    arguments = ", ".join(f"{key}={value:g}" if isinstance(value, float) else f"{key}={value}"
-                          for key, value in fields.items() if value is not None)  # fmt: skip
-    return f"{distribution.distribution}({arguments})"
+    return distribution.describe()
 
 
-def _versions() -> dict[str, str]:
+def draw_uncertainties(scenario: Scenario, settings: MonteCarlo) -> dict[str, np.ndarray]:
+    """The draws of a scenario's uncertainties for a run with ``settings``.
+
+    From their distributions (``sim.sampling.sample``), or, when the scenario names a
+    ``posterior``, by resampling its posterior sample with the run's seed
+    (``sim.posterior.resample_posterior``): either way the same (seed, draws) give the same
+    draws, so comparisons between scenarios use common random numbers.
+    """
+    if scenario.posterior is None:
+        return sample(
+            scenario.uncertainties,
+            settings.draws,
+            settings.seed,
+            settings.sampler,
+            scenario.correlations,
+        )
+    from sim.posterior import read_posterior, resample_posterior
+
+    posterior = read_posterior(scenario.posterior)
+    drawn = resample_posterior(posterior.draws, settings.draws, settings.seed)
+    return {name: drawn[name] for name in sorted(scenario.uncertainties)}
+
+
+def package_versions() -> dict[str, str]:
     packages = ("innosim", "pysd", "numpy", "scipy", "xarray", "pydantic")
     found = {}
     for package in packages:
@@ -104,6 +125,14 @@ def _versions() -> dict[str, str]:
     return found
 
 
+def _sampler_attr(scenario: Scenario, settings: MonteCarlo, given: bool) -> str:
+    if given:
+        return "given draws"
+    if scenario.posterior is not None:
+        return "posterior resampling"
+    return settings.sampler
+
+
 def run_ensemble(
     scenario: Scenario,
     draws: int | None = None,
@@ -112,6 +141,9 @@ def run_ensemble(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: Progress | None = None,
     model: str | Path | None = None,
+    *,
+    uncertainty_draws: Mapping[str, np.ndarray] | None = None,
+    extra_outputs: Sequence[str] = (),
 ) -> xr.Dataset:
     """Run a scenario's Monte Carlo ensemble.
 
@@ -121,22 +153,36 @@ def run_ensemble(
         chunk_size: draws simulated together (memory bound; results do not depend on it).
         progress: called with the number of draws finished after each chunk.
         model: the ``.mdl`` file (default: the project's model).
+        uncertainty_draws: values of every uncertainty to simulate instead of drawing them
+            (e.g. a weighted sample from ``sim.calibration``); ``draws`` is then their length.
+        extra_outputs: variables to save besides ``scenario.saved_variables()``.
+
+    Without ``uncertainty_draws`` the uncertainties are drawn by ``draw_uncertainties``: from
+    their distributions, or by resampling the scenario's ``posterior``.
 
     Returns:
         Dataset with dims ``draw`` and ``time`` (model time, years): the saved variables
         (``role`` ``outcome``), the sampled uncertainties (``role`` ``uncertainty``, dim
         ``draw``), units and labels in attributes, provenance in the dataset's attributes.
     """
+    if uncertainty_draws is not None:
+        missing = sorted(set(scenario.uncertainties) - set(uncertainty_draws))
+        if missing:
+            raise ValueError(f"uncertainty_draws lacks {', '.join(missing)}")
+        sizes = {len(np.asarray(column)) for column in uncertainty_draws.values()}
+        if len(sizes) != 1:
+            raise ValueError("uncertainty_draws must all have the same length")
+        draws = sizes.pop()
     settings = monte_carlo_settings(scenario, draws, seed, sampler)
-    drawn = sample(
-        scenario.uncertainties,
-        settings.draws,
-        settings.seed,
-        settings.sampler,
-        scenario.correlations,
-    )
+    if uncertainty_draws is None:
+        drawn = draw_uncertainties(scenario, settings)
+    else:
+        drawn = {
+            name: np.asarray(uncertainty_draws[name], dtype=float)
+            for name in sorted(scenario.uncertainties)
+        }
     compiled = compile_model(model)
-    outputs = scenario.saved_variables()
+    outputs = list(dict.fromkeys([*scenario.saved_variables(), *extra_outputs]))
     fixed = lever_params(scenario.levers)
     times, values = simulate_draws(
         compiled, settings.draws, fixed, drawn, outputs, chunk_size, progress
@@ -179,7 +225,7 @@ def run_ensemble(
         "model_sha256": compiled.sha256,
         "draws": settings.draws,
         "seed": settings.seed,
-        "sampler": settings.sampler,
+        "sampler": _sampler_attr(scenario, settings, uncertainty_draws is not None),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "levers": json.dumps(
             {
@@ -191,8 +237,11 @@ def run_ensemble(
             },
             ensure_ascii=False,
         ),
-        **_versions(),
+        **package_versions(),
     }
+    if scenario.posterior is not None and uncertainty_draws is None:
+        attrs["posterior"] = scenario.posterior.name
+        attrs["posterior_sha256"] = hashlib.sha256(scenario.posterior.read_bytes()).hexdigest()
     dataset = xr.Dataset(data_vars, coords=coords, attrs=attrs)
     dataset["time"].attrs.update(units="year", long_name="model time (end of calendar year)")
     dataset["draw"].attrs.update(long_name="Monte Carlo draw")

@@ -51,10 +51,15 @@ from sim.analysis.explore import (
 )
 from sim.analysis.targets import met
 from sim.engine import CompiledModel, compile_model, simulate
-from sim.ensemble import DEFAULT_CHUNK_SIZE, lever_params, monte_carlo_settings, run_ensemble
+from sim.ensemble import (
+    DEFAULT_CHUNK_SIZE,
+    draw_uncertainties,
+    lever_params,
+    monte_carlo_settings,
+    run_ensemble,
+)
 from sim.errors import InnosimError, ScenarioError
 from sim.modelinfo import did_you_mean, unknown_name
-from sim.sampling import sample
 from sim.scenario import Constraint, MonteCarlo, Scenario, Target, node_line
 from sim.vensim import model_documentation
 
@@ -313,13 +318,7 @@ class Explorer:
         self.settings: MonteCarlo = monte_carlo_settings(scenario, draws, seed, sampler)
         self.compiled = compile_model(model)
         self.targets = list(targets if targets is not None else scenario.targets)
-        self.drawn = sample(
-            scenario.uncertainties,
-            self.settings.draws,
-            self.settings.seed,
-            self.settings.sampler,
-            scenario.correlations,
-        )
+        self.drawn = draw_uncertainties(scenario, self.settings)
         self.fixed = lever_params(scenario.levers)
         self.chunk_size = chunk_size
         self.variables = list(dict.fromkeys(t.variable for t in self.targets))

@@ -24,7 +24,7 @@ from pydantic import BeforeValidator, Field, ValidationError
 
 from sim.errors import ScenarioError
 from sim.modelinfo import ModelInfo, model_info
-from sim.scenario import NonEmpty, Number, StrictModel, _describe, _not_bool
+from sim.scenario import NonEmpty, Number, StrictModel, describe_error, reject_bool
 
 #: Columns of an observed-data file, in order.
 COLUMNS: tuple[str, ...] = ("variable", "year", "value", "sd", "source")
@@ -38,7 +38,7 @@ class Observation(StrictModel):
     """One row of an observed-data file (units: the model variable's)."""
 
     variable: NonEmpty
-    year: Annotated[int, BeforeValidator(_not_bool)]
+    year: Annotated[int, BeforeValidator(reject_bool)]
     value: Number
     sd: Annotated[Number, Field(gt=0)]
     source: NonEmpty
@@ -125,7 +125,7 @@ def load_observed(
         except ValidationError as exc:
             error = exc.errors(include_url=False)[0]
             raise ObservedDataError(
-                path, _describe(error), field=str(error["loc"][0]), line=number
+                path, describe_error(error), field=str(error["loc"][0]), line=number
             ) from None
         if info is not None:
             if row.variable not in info.docs:

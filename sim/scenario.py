@@ -21,11 +21,15 @@ Sections (all optional in one file; the resolved scenario needs at least one tar
 * ``targets``: the plan's targets (``Target``).
 * ``monte_carlo``: ``{draws, seed, sampler}``; ``outputs``: extra variables to save;
   ``history``: observed-data CSV (relative to the file; ``sim.observed``).
+* ``posterior``: a conditioned ensemble written by ``innosim calibrate`` (NetCDF, relative to
+  the file; ``sim.posterior``): the uncertainties are then drawn by resampling its posterior
+  sample instead of from their distributions, which must be those it was conditioned on.
 
 Inheritance: a child's lever, uncertainty, constraint or target replaces the parent's entry of
 the same name; a lever in the child removes the parent's uncertainty of that name and vice
 versa (inherited correlations of a removed uncertainty are dropped); correlations merge by
-pair, ``monte_carlo`` by field, ``outputs`` add to the parent's; ``history`` is replaced.
+pair, ``monte_carlo`` by field, ``outputs`` add to the parent's; ``history`` and ``posterior``
+are replaced.
 """
 
 from __future__ import annotations
@@ -69,7 +73,7 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-def _not_bool(value: Any) -> Any:
+def reject_bool(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError("a number is expected, not true/false")
     return value
@@ -78,9 +82,9 @@ def _not_bool(value: Any) -> Any:
 NonEmpty = Annotated[str, Field(min_length=1)]
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 #: A finite number (YAML ``1e-3`` is a string to PyYAML; it is accepted as 0.001).
-Number = Annotated[float, BeforeValidator(_not_bool), Field(allow_inf_nan=False)]
-Positive = Annotated[float, BeforeValidator(_not_bool), Field(gt=0, allow_inf_nan=False)]
-Year = Annotated[int, BeforeValidator(_not_bool), Field(ge=1900, le=2200)]
+Number = Annotated[float, BeforeValidator(reject_bool), Field(allow_inf_nan=False)]
+Positive = Annotated[float, BeforeValidator(reject_bool), Field(gt=0, allow_inf_nan=False)]
+Year = Annotated[int, BeforeValidator(reject_bool), Field(ge=1900, le=2200)]
 
 
 class Localized(StrictModel):
@@ -222,6 +226,16 @@ class DistributionBase(Explained):
     def mean(self) -> float:
         """Mean of the distribution."""
         return float(self.frozen().mean())
+
+    def describe(self) -> str:
+        """Short text of the distribution, e.g. ``pert(min=0.03, mode=0.05, max=0.07)``."""
+        fields = self.model_dump(exclude={"source", "reasoning", "distribution"})
+        arguments = ", ".join(
+            f"{key}={value:g}" if isinstance(value, float) else f"{key}={value}"
+            for key, value in fields.items()
+            if value is not None
+        )
+        return f"{self.distribution}({arguments})"
 
 
 class Uniform(DistributionBase):
@@ -369,7 +383,7 @@ class Choice(DistributionBase):
 
     distribution: Literal["choice"]
     values: Annotated[list[Number], Field(min_length=1)]
-    weights: list[Annotated[float, BeforeValidator(_not_bool), Field(ge=0)]] | None = None
+    weights: list[Annotated[float, BeforeValidator(reject_bool), Field(ge=0)]] | None = None
 
     @field_validator("values")
     @classmethod
@@ -434,7 +448,7 @@ class Correlation(Explained):
     """A Spearman rank correlation ``rank`` (|rank| < 1) between two uncertainties."""
 
     between: tuple[NonEmpty, NonEmpty]
-    rank: Annotated[float, BeforeValidator(_not_bool), Field(gt=-1, lt=1)]
+    rank: Annotated[float, BeforeValidator(reject_bool), Field(gt=-1, lt=1)]
 
     @field_validator("between")
     @classmethod
@@ -473,8 +487,8 @@ class MonteCarlo(StrictModel):
     of 2^m); other counts are refused, not rounded, so the count run is the count written.
     """
 
-    draws: Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=1_000_000)] = 1000
-    seed: Annotated[int, BeforeValidator(_not_bool), Field(ge=0, le=2**63 - 1)] = 0
+    draws: Annotated[int, BeforeValidator(reject_bool), Field(ge=1, le=1_000_000)] = 1000
+    seed: Annotated[int, BeforeValidator(reject_bool), Field(ge=0, le=2**63 - 1)] = 0
     sampler: Sampler = "lhs"
 
 
@@ -492,6 +506,7 @@ class ScenarioFile(StrictModel):
     monte_carlo: MonteCarlo | None = None
     outputs: list[NonEmpty] = []
     history: NonEmpty | None = None
+    posterior: NonEmpty | None = None
 
 
 class Scenario(StrictModel):
@@ -501,6 +516,8 @@ class Scenario(StrictModel):
         path: the scenario file.
         chain: the files merged, oldest ancestor first, ``path`` last.
         history: absolute path of the observed-data CSV, if any.
+        posterior: absolute path of the conditioned ensemble (``innosim calibrate``) whose
+            posterior sample the uncertainties are resampled from, if any.
         (the other fields as in ``ScenarioFile``; ``targets`` has at least one entry.)
     """
 
@@ -516,6 +533,7 @@ class Scenario(StrictModel):
     monte_carlo: MonteCarlo = MonteCarlo()
     outputs: list[str] = []
     history: Path | None = None
+    posterior: Path | None = None
 
     def saved_variables(self) -> list[str]:
         """Variables to save: the targets' variables, then ``outputs`` (no repeats)."""
@@ -635,7 +653,7 @@ _KEY_NAMES = sorted(
 )
 
 
-def _describe(error: Mapping[str, Any]) -> str:
+def describe_error(error: Mapping[str, Any]) -> str:
     """What pydantic expected, in words, plus what it got."""
     kind = error.get("type", "")
     if kind == "missing":
@@ -676,7 +694,7 @@ class _Where:
 def _validation_error(path: Path, root: yaml.Node | None, exc: ValidationError) -> ScenarioError:
     errors = exc.errors(include_url=False)
     first = errors[0]
-    message = _describe(first)
+    message = describe_error(first)
     if len(errors) > 1:
         message += f" (and {len(errors) - 1} more problem(s) in the file)"
     return _Where(path, root, ()).error(message, *first["loc"])
@@ -790,6 +808,11 @@ def _merge(
         history = (path.parent / own.history).resolve()
         origins[("history",)] = _Where(path, root, ("history",))
 
+    posterior = parent.posterior if parent else None
+    if own.posterior is not None:
+        posterior = (path.parent / own.posterior).resolve()
+        origins[("posterior",)] = _Where(path, root, ("posterior",))
+
     merged = {
         "title": own.title,
         "description": own.description,
@@ -801,6 +824,7 @@ def _merge(
         "monte_carlo": MonteCarlo(**settings),
         "outputs": outputs,
         "history": history,
+        "posterior": posterior,
     }
     return merged, origins
 
@@ -989,6 +1013,29 @@ def _check_settings(scenario: Scenario, origins: _Origins, leaf: _Where) -> None
             f"file not found: {scenario.history}; expected the observed-data CSV, relative to "
             "the scenario file"
         )
+    if scenario.posterior is not None:
+        _check_posterior(scenario.posterior, scenario, origins)
+
+
+def _check_posterior(path: Path, scenario: Scenario, origins: _Origins) -> None:
+    """The posterior file exists, reads, and was conditioned on this scenario's uncertainties."""
+    from sim.posterior import PosteriorError, posterior_mismatch, read_posterior
+
+    declared = origins[("posterior",)]
+    if not path.is_file():
+        raise declared.error(
+            f"file not found: {path}; expected a conditioned ensemble written by "
+            "`innosim calibrate` (posterior.nc), relative to the scenario file"
+        )
+    try:
+        sample = read_posterior(path)
+    except PosteriorError as exc:
+        raise declared.error(exc.message) from None
+    problem = posterior_mismatch(sample, scenario.uncertainties, scenario.levers)
+    if problem is not None:
+        name, message = problem
+        where = origins.get(("uncertainties", name), declared) if name else declared
+        raise where.error(message)
 
 
 def _resolve(
@@ -1119,10 +1166,14 @@ def canonical_content(scenario: Scenario) -> dict[str, Any]:
     File locations are left out (moving a checkout does not change it); the history file is
     represented by the sha256 of its bytes.
     """
-    data = scenario.model_dump(mode="json", by_alias=True, exclude={"path", "chain", "history"})
+    data = scenario.model_dump(
+        mode="json", by_alias=True, exclude={"path", "chain", "history", "posterior"}
+    )
     data["history_sha256"] = (
         hashlib.sha256(scenario.history.read_bytes()).hexdigest() if scenario.history else None
     )
+    if scenario.posterior is not None:  # absent otherwise: digests without a posterior unchanged
+        data["posterior_sha256"] = hashlib.sha256(scenario.posterior.read_bytes()).hexdigest()
     return data
 
 

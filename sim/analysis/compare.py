@@ -27,9 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy import stats
 
-from sim.analysis.targets import met
+from sim.analysis.targets import met, wilson_interval
 from sim.results import at_year
 from sim.scenario import Target
 
@@ -48,28 +47,6 @@ COMPARE_COLUMNS = [
     "diff_high",
     "draws",
 ]
-
-
-def wilson_interval(
-    hits: np.ndarray | int, draws: np.ndarray | int, confidence: float = 0.95
-) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for ``hits`` successes out of ``draws`` (vectorised).
-
-    The same interval as ``sim.analysis.targets.probability_interval`` (scipy's
-    ``binomtest(...).proportion_ci(method="wilson")``), for arrays of counts.
-    """
-    x = np.asarray(hits, dtype=float)
-    n = np.asarray(draws, dtype=float)
-    if np.any(n <= 0):
-        raise ValueError("at least one draw is needed to estimate a probability")
-    if np.any((x < 0) | (x > n)):
-        raise ValueError("hits must lie between 0 and the number of draws")
-    z = stats.norm.ppf(0.5 + confidence / 2)
-    centre = (x + z**2 / 2) / (n + z**2)
-    half = z / (n + z**2) * np.sqrt(x * (n - x) / n + z**2 / 4)
-    low = np.where(x == 0, 0.0, np.clip(centre - half, 0.0, 1.0))  # exact at the ends
-    high = np.where(x == n, 1.0, np.clip(centre + half, 0.0, 1.0))
-    return low, high
 
 
 def _phi(both: np.ndarray, only_b: np.ndarray, only_a: np.ndarray, neither: np.ndarray):

@@ -27,7 +27,7 @@ from typing import Literal
 import numpy as np
 from scipy import optimize, special
 
-from sim.analysis.compare import wilson_interval
+from sim.analysis.targets import wilson_interval
 
 #: Hits of the target at each lever value: ``values (k,) -> bool array (k, n_draws)``.
 HitsAt = Callable[[np.ndarray], np.ndarray]

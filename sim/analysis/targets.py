@@ -49,6 +49,29 @@ def probability_interval(hits: int, draws: int, confidence: float = 0.95) -> tup
     return float(ci.low), float(ci.high)
 
 
+def wilson_interval(
+    hits: np.ndarray | int, draws: np.ndarray | int, confidence: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for ``hits`` successes out of ``draws`` (vectorised).
+
+    The same interval as ``probability_interval`` (scipy's
+    ``binomtest(...).proportion_ci(method="wilson")``), for arrays of counts; ``hits`` and
+    ``draws`` may be fractional (a weighted share times an effective sample size).
+    """
+    x = np.asarray(hits, dtype=float)
+    n = np.asarray(draws, dtype=float)
+    if np.any(n <= 0):
+        raise ValueError("at least one draw is needed to estimate a probability")
+    if np.any((x < 0) | (x > n)):
+        raise ValueError("hits must lie between 0 and the number of draws")
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    centre = (x + z**2 / 2) / (n + z**2)
+    half = z / (n + z**2) * np.sqrt(x * (n - x) / n + z**2 / 4)
+    low = np.where(x == 0, 0.0, np.clip(centre - half, 0.0, 1.0))  # exact at the ends
+    high = np.where(x == n, 1.0, np.clip(centre + half, 0.0, 1.0))
+    return low, high
+
+
 def target_probabilities(results: xr.Dataset, target: Target) -> dict[str, float]:
     """Probability of meeting ``target`` with its 95 % Wilson interval, and the variable's
     median and 5–95 % band in the target year (model units)."""

@@ -129,13 +129,13 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 )
 
 
-def _number(value: float) -> str:
+def format_number(value: float) -> str:
     magnitude = abs(value)
     decimals = 0 if magnitude >= 100 else 1 if magnitude >= 10 else 2 if magnitude >= 1 else 3
     return f"{value:,.{decimals}f}"
 
 
-def _percent(value: float) -> str:
+def format_percent(value: float) -> str:
     return f"{value * 100:.1f}%"
 
 
@@ -152,11 +152,15 @@ def target_rows(table: pd.DataFrame, targets: Sequence[Target], lang: Language) 
             {
                 "label": target.label.text(lang),
                 "year": target.year,
-                "target": f"{symbol} {_number(target.threshold * scale)} {unit}",
-                "probability": _percent(record["probability"]),
-                "interval": f"{_percent(record['prob_low'])}–{_percent(record['prob_high'])}",
-                "median": _number(record["median"] * scale),
-                "band": f"{_number(record['p05'] * scale)}–{_number(record['p95'] * scale)}",
+                "target": f"{symbol} {format_number(target.threshold * scale)} {unit}",
+                "probability": format_percent(record["probability"]),
+                "interval": (
+                    f"{format_percent(record['prob_low'])}–{format_percent(record['prob_high'])}"
+                ),
+                "median": format_number(record["median"] * scale),
+                "band": (
+                    f"{format_number(record['p05'] * scale)}–{format_number(record['p95'] * scale)}"
+                ),
             }
         )
     return rows

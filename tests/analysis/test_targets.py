@@ -7,7 +7,7 @@ import pytest
 import xarray as xr
 
 from sim.analysis import TARGET_COLUMNS, target_table
-from sim.analysis.targets import met, probability_interval
+from sim.analysis.targets import met, probability_interval, wilson_interval
 from sim.results import OUTCOME, slug
 from sim.scenario import Target
 
@@ -78,3 +78,12 @@ def test_all_or_no_draws_meeting_keep_a_nonzero_interval():
 def test_target_year_not_saved_is_an_error():
     with pytest.raises(KeyError, match="year 2030"):
         target_table(make_results(np.arange(10.0)), [make_target(year=2030)])
+
+
+def test_wilson_interval_takes_an_effective_sample_size():
+    for hits, n in ((0, 20), (7, 20), (20, 20), (300, 1000)):
+        np.testing.assert_allclose(wilson_interval(hits, n), probability_interval(hits, n))
+    low, high = wilson_interval(0.5 * 10.5, 10.5)
+    assert low < 0.5 < high
+    with pytest.raises(ValueError):
+        wilson_interval(0.5, 0)

@@ -1,0 +1,343 @@
+"""The mid-term assessment (``innosim assess``): for each target, where the indicator stands
+against the plan's path, how likely the target is given the data, the growth still needed and
+the lever setting that would bring the probability back to 80 %.
+
+Orchestration only: the rules are in ``sim.analysis.assessment``, the conditioning in
+``sim.calibration``, the lever search in ``sim.analysis.lever_search``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from sim.analysis.assessment import track_target
+from sim.analysis.lever_search import DEFAULT_GOAL, LeverSearch, bisect_lever
+from sim.analysis.targets import met
+from sim.analysis.weighting import weighted_quantiles, year_index
+from sim.calibration import Conditioned, condition, conditioned_ensembles, target_comparison
+from sim.engine import TimePath, compile_model
+from sim.ensemble import lever_params, simulate_draws
+from sim.errors import InnosimError
+from sim.modelinfo import model_info, unknown_name
+from sim.results import at_year, variable
+from sim.scenario import Scenario
+
+#: The lever searched by default, and the top of its default range (5× the plan's 2 % floor).
+DEFAULT_LEVER = "Fiscal Innovation Share Floor"
+DEFAULT_LEVER_HIGH = 0.10
+
+#: Columns of ``assess.csv`` (values in model units; probabilities as fractions).
+ASSESS_COLUMNS = [
+    "target",
+    "variable",
+    "year",
+    "direction",
+    "threshold",
+    "last_year",
+    "last_value",
+    "start_value",
+    "start_source",
+    "path_rule",
+    "path_value",
+    "shortfall",
+    "status",
+    "prior_probability",
+    "prior_low",
+    "prior_high",
+    "probability",
+    "prob_low",
+    "prob_high",
+    "ess",
+    "growth_needed",
+    "lever",
+    "lever_from",
+    "lever_status",
+    "lever_value",
+    "lever_probability",
+]
+
+
+class AssessmentError(InnosimError, ValueError):
+    """A bad ``--lever`` or ``--as-of`` (the message names the option)."""
+
+
+@dataclass(frozen=True)
+class LeverRange:
+    """The lever searched and its range: from ``low`` (normally its current setting) towards
+    ``high``, in the constant's model units."""
+
+    name: str
+    low: float
+    high: float
+
+
+def parse_lever(text: str) -> LeverRange:
+    """``NAME=LO:HI`` → ``LeverRange`` (``AssessmentError`` naming ``--lever`` otherwise)."""
+    match = re.fullmatch(r"\s*(?P<name>[^=]+?)\s*=\s*(?P<low>[^:]+):(?P<high>[^:]+)\s*", text)
+    if match is None:
+        raise AssessmentError(
+            f"--lever: expected NAME=LO:HI (e.g. '{DEFAULT_LEVER}=0.02:0.06'); got {text!r}"
+        )
+    try:
+        low, high = float(match["low"]), float(match["high"])
+    except ValueError:
+        raise AssessmentError(
+            f"--lever: LO and HI must be numbers; got {match['low']!r} and {match['high']!r}"
+        ) from None
+    if not (math.isfinite(low) and math.isfinite(high)) or low == high:
+        raise AssessmentError(f"--lever: LO and HI must be different finite numbers; got {text!r}")
+    return LeverRange(match["name"], low, high)
+
+
+def current_setting(scenario: Scenario, name: str, model: str | Path | None = None) -> float:
+    """The lever's value in the scenario (a value lever) or the model's default constant."""
+    lever = scenario.levers.get(name)
+    if lever is not None and lever.path is None:
+        return float(lever.all_values()[0])
+    if lever is not None:
+        raise AssessmentError(
+            f"--lever: '{name}' follows a time path in the scenario; give its range explicitly"
+        )
+    return float(model_info(model).defaults[name])
+
+
+def check_lever(scenario: Scenario, lever: LeverRange, model: str | Path | None = None) -> None:
+    """The lever is a constant of the model that the scenario does not draw, inside its
+    Vensim limits (``AssessmentError`` naming ``--lever`` otherwise)."""
+    info = model_info(model)
+    if lever.name not in info.docs:
+        raise AssessmentError(
+            "--lever: " + unknown_name(lever.name, info.docs, what="a variable of the model")
+        )
+    if info.kind(lever.name) != "constant":
+        raise AssessmentError(
+            f"--lever: '{lever.name}' is a {info.kind(lever.name)}; a constant is expected"
+        )
+    if lever.name in scenario.uncertainties:
+        raise AssessmentError(
+            f"--lever: '{lever.name}' is uncertain in the scenario; a policy lever is expected"
+        )
+    low, high = info.limits(lever.name)
+    for value in (lever.low, lever.high):
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise AssessmentError(
+                f"--lever: {value:g} is outside the Vensim limits [{low}, {high}] of '{lever.name}'"
+            )
+
+
+def default_lever(scenario: Scenario, model: str | Path | None = None) -> LeverRange:
+    """``Fiscal Innovation Share Floor`` from its current setting up to 10 %."""
+    low = current_setting(scenario, DEFAULT_LEVER, model)
+    return LeverRange(DEFAULT_LEVER, low, max(DEFAULT_LEVER_HIGH, 2 * low))
+
+
+def combine_observations(
+    history: pd.DataFrame | None, observed: pd.DataFrame, as_of: int
+) -> pd.DataFrame:
+    """The data up to ``as_of``: the scenario's history and the new observations (a new row
+    replaces a history row of the same variable and year), sorted by variable and year."""
+    frames = [frame for frame in (history, observed) if frame is not None]
+    combined = pd.concat(frames, ignore_index=True)
+    combined = combined.drop_duplicates(["variable", "year"], keep="last")
+    combined = combined[combined["year"] <= as_of]
+    return combined.sort_values(["variable", "year"], kind="stable").reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The result of ``assess``.
+
+    Attributes:
+        as_of: the assessment year (data after it ignored; a lever changes after it).
+        plan_start: the plan's base year (``Plan Start Time``).
+        table: one row per target, columns ``ASSESS_COLUMNS``.
+        observations: the data conditioned on.
+        conditioned: the conditioning (``sim.calibration.Conditioned``).
+        prior, posterior: ensembles of the prior draws and of the conditioned draws
+            (``posterior`` is ``prior`` when the conditioning is by importance weights).
+        weights: weights of the ``posterior`` draws.
+        lever: the lever searched (``None`` when no search was asked for).
+    """
+
+    as_of: int
+    plan_start: int
+    table: pd.DataFrame
+    observations: pd.DataFrame
+    conditioned: Conditioned = field(repr=False)
+    prior: xr.Dataset = field(repr=False)
+    posterior: xr.Dataset = field(repr=False)
+    weights: np.ndarray = field(repr=False)
+    lever: LeverRange | None
+
+
+def lever_path(
+    scenario: Scenario,
+    name: str,
+    value: float,
+    as_of: float,
+    time_step: float,
+    model: str | Path | None = None,
+) -> TimePath:
+    """The lever as the scenario sets it (its value, its path, or the model's default) up to
+    model time ``as_of``, then ``value``: the change takes effect from the next integration
+    step, i.e. from calendar year ``as_of + 1``."""
+    lever = scenario.levers.get(name)
+    if lever is None:
+        times, values = [as_of], [float(model_info(model).defaults[name])]
+    elif lever.path is None:
+        times, values = [as_of], [float(lever.all_values()[0])]
+    else:
+        years, settings = lever.points()
+        keep = years < as_of
+        times = [*years[keep].tolist(), as_of]
+        values = [*settings[keep].tolist(), float(lever.at([as_of])[0])]
+    return TimePath([*times, as_of + time_step], [*values, value])
+
+
+def lever_probabilities(
+    scenario: Scenario,
+    conditioned: Conditioned,
+    lever: LeverRange,
+    as_of: int,
+    model: str | Path | None = None,
+) -> Callable[[float], dict[str, float]]:
+    """``value -> {target: weighted probability}`` with the lever changed after ``as_of``,
+    on the conditioned draws (common random numbers; results cached by value)."""
+    compiled = compile_model(model)
+    fixed = lever_params(scenario.levers)
+    outputs = list(dict.fromkeys(target.variable for target in scenario.targets))
+    draws = {name: conditioned.draws[name] for name in sorted(scenario.uncertainties)}
+    weights = conditioned.weights
+    cache: dict[float, dict[str, float]] = {}
+
+    def evaluate(value: float) -> dict[str, float]:
+        if value not in cache:
+            params = dict(fixed)
+            params[lever.name] = lever_path(
+                scenario, lever.name, value, as_of, compiled.time_step, model
+            )
+            times, values = simulate_draws(compiled, conditioned.n_draws, params, draws, outputs)
+            cache[value] = {}
+            for target in scenario.targets:
+                final = values[target.variable][:, year_index(times, target.year)]
+                cache[value][target.name] = float(np.sum(weights * met(target, final)))
+        return cache[value]
+
+    return evaluate
+
+
+def assess(
+    scenario: Scenario,
+    observed: pd.DataFrame,
+    as_of: int,
+    *,
+    history: pd.DataFrame | None = None,
+    lever: LeverRange | None = None,
+    goal: float = DEFAULT_GOAL,
+    draws: int | None = None,
+    seed: int | None = None,
+    model: str | Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Assessment:
+    """Assess progress towards the scenario's targets as of ``as_of``.
+
+    Args:
+        scenario: the scenario (its distributions are conditioned; a ``posterior`` it names
+            is not used, the data it was conditioned on being part of ``history``).
+        observed: the new observations (``sim.observed.load_observed``).
+        as_of: the assessment year.
+        history: earlier observations (the scenario's ``history``), conditioned on too.
+        lever: the lever to search for targets below ``goal`` (``None``: no search).
+        goal: the probability the lever should restore.
+        draws, seed: override the scenario's Monte Carlo settings.
+        model: the ``.mdl`` file (default: the project's model).
+        progress: called with a line of text at each stage.
+
+    Raises:
+        CalibrationError: the data cannot be conditioned on; AssessmentError: bad lever.
+    """
+    info = model_info(model)
+    if not info.initial_time <= as_of <= info.final_time:
+        raise AssessmentError(
+            f"--as-of: {as_of} is outside the model's horizon "
+            f"[{info.initial_time:g}, {info.final_time:g}]"
+        )
+    plan_start_lever = scenario.levers.get("Plan Start Time")
+    plan_start = int(
+        plan_start_lever.all_values()[0]
+        if plan_start_lever is not None and plan_start_lever.path is None
+        else info.defaults["Plan Start Time"]
+    )
+    if lever is not None:
+        check_lever(scenario, lever, model)
+    observations = combine_observations(history, observed, as_of)
+    if observations.empty:
+        raise AssessmentError(f"--as-of: no observation at or before {as_of}")
+    conditioned = condition(
+        scenario, observations, draws=draws, seed=seed, model=model, progress=progress
+    )
+    prior, posterior = conditioned_ensembles(scenario, conditioned, model=model)
+    weights = conditioned.weights
+    comparison = target_comparison(prior, posterior, list(scenario.targets), conditioned)
+    evaluate = None
+    if lever is not None and as_of < max(t.year for t in scenario.targets):
+        evaluate = lever_probabilities(scenario, conditioned, lever, as_of, model)
+    rows = []
+    for index, target in enumerate(scenario.targets):
+        start_values = at_year(posterior, target.variable, plan_start)
+        model_start = float(weighted_quantiles(start_values, weights, [0.5])[0])
+        units = str(variable(posterior, target.variable).attrs.get("units", ""))
+        row: dict[str, object] = {
+            "target": target.name,
+            "variable": target.variable,
+            "year": target.year,
+            "direction": target.direction,
+            "threshold": target.threshold,
+            **track_target(target, observations, as_of, plan_start, model_start, units),
+            "prior_probability": comparison.loc[index, "prior_probability"],
+            "prior_low": comparison.loc[index, "prior_prob_low"],
+            "prior_high": comparison.loc[index, "prior_prob_high"],
+            "probability": comparison.loc[index, "calibrated_probability"],
+            "prob_low": comparison.loc[index, "calibrated_prob_low"],
+            "prob_high": comparison.loc[index, "calibrated_prob_high"],
+            "ess": conditioned.ess,
+            "lever": lever.name if lever is not None else "",
+            "lever_from": lever.low if lever is not None else math.nan,
+            "lever_status": "",
+            "lever_value": math.nan,
+            "lever_probability": math.nan,
+        }
+        if evaluate is not None and lever is not None and target.year > as_of:
+            search = _search(evaluate, target.name, lever, goal)
+            row["lever_status"] = search.status
+            row["lever_value"] = math.nan if search.value is None else search.value
+            row["lever_probability"] = search.probability
+            if progress is not None:
+                progress(f"lever search for {target.name}: {search.status}")
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=ASSESS_COLUMNS)
+    return Assessment(
+        as_of=as_of,
+        plan_start=plan_start,
+        table=frame,
+        observations=observations,
+        conditioned=conditioned,
+        prior=prior,
+        posterior=posterior,
+        weights=weights,
+        lever=lever,
+    )
+
+
+def _search(
+    evaluate: Callable[[float], dict[str, float]], name: str, lever: LeverRange, goal: float
+) -> LeverSearch:
+    return bisect_lever(lambda value: evaluate(value)[name], lever.low, lever.high, goal)
