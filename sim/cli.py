@@ -8,7 +8,14 @@ from typing import Annotated
 
 import typer
 
-from sim.commands.common import Lang, ModelOption, fail
+from sim.commands.common import (
+    DrawsOption,
+    Lang,
+    ModelOption,
+    SeedOption,
+    fail,
+    monte_carlo_or_exit,
+)
 from sim.errors import InnosimError
 from sim.paths import DEFAULT_SCENARIO_PATH
 
@@ -154,10 +161,8 @@ def run(
     scenario: Annotated[
         Path, typer.Argument(help="Scenario file (default: scenarios/baseline.yaml).")
     ] = DEFAULT_SCENARIO_PATH,
-    draws: Annotated[
-        int | None, typer.Option("--draws", min=1, help="Number of Monte Carlo draws.")
-    ] = None,
-    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Random seed.")] = None,
+    draws: DrawsOption = None,
+    seed: SeedOption = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -169,9 +174,7 @@ def run(
 ) -> None:
     """Monte Carlo run of a scenario: how likely is each target? Writes ensemble.nc,
     targets.csv, a fan chart per target and report.html."""
-    from pydantic import ValidationError
-
-    from sim.ensemble import monte_carlo_settings, run_ensemble
+    from sim.ensemble import run_ensemble
     from sim.observed import load_observed
     from sim.report.bundle import console_table, write_run_outputs
     from sim.report.console import format_table
@@ -180,11 +183,7 @@ def run(
     language = lang.value
     try:
         loaded = load_scenario(scenario, model=model)
-        try:
-            settings = monte_carlo_settings(loaded, draws, seed)
-        except ValidationError as exc:
-            problem = "; ".join(error["msg"] for error in exc.errors())
-            raise typer.BadParameter(problem, param_hint="--draws/--seed") from None
+        settings = monte_carlo_or_exit(loaded, draws, seed)
         history = load_observed(loaded.history, model=model) if loaded.history else None
         with typer.progressbar(
             length=settings.draws, label=f"{scenario.name}", file=sys.stderr

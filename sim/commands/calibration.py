@@ -11,46 +11,25 @@ import typer
 
 from sim.commands.common import (
     DEFAULT_SCENARIO,
+    DrawsOption,
     Lang,
     LangOption,
     ModelOption,
+    OutOption,
     ScenarioArgument,
+    SeedOption,
     default_out,
     fail,
+    monte_carlo_or_exit,
 )
 from sim.errors import InnosimError
 
 if TYPE_CHECKING:
-    from sim.scenario import MonteCarlo, Scenario
-
-DrawsOption = Annotated[
-    int | None,
-    typer.Option("--draws", min=1, help="Prior draws (default: the scenario's monte_carlo.draws)."),
-]
-SeedOption = Annotated[int | None, typer.Option("--seed", min=0, help="Random seed.")]
-OutOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--out", help="Output directory (default: out/<scenario>/<command>).", file_okay=False
-    ),
-]
+    pass
 
 
 def _echo(message: str) -> None:
     typer.echo(message, err=True)
-
-
-def _settings(loaded: Scenario, draws: int | None, seed: int | None) -> MonteCarlo:
-    """The scenario's Monte Carlo settings with the command's overrides (bad ones: exit 2)."""
-    from pydantic import ValidationError
-
-    from sim.ensemble import monte_carlo_settings
-
-    try:
-        return monte_carlo_settings(loaded, draws, seed)
-    except ValidationError as exc:
-        problem = "; ".join(error["msg"] for error in exc.errors())
-        raise typer.BadParameter(problem, param_hint="--draws/--seed") from None
 
 
 def calibrate(
@@ -101,7 +80,7 @@ def calibrate(
                 f"{scenario} names no history file; give the observed data", param_hint="--observed"
             )
         data = load_observed(path, model=model)
-        settings = _settings(loaded, draws, seed)
+        settings = monte_carlo_or_exit(loaded, draws, seed)
         conditioned = condition(
             loaded,
             data,
@@ -207,7 +186,7 @@ def assess(
         loaded = load_scenario(scenario, model=model)
         data = load_observed(observed, model=model)
         history = load_observed(loaded.history, model=model) if loaded.history else None
-        settings = _settings(loaded, draws, seed)
+        settings = monte_carlo_or_exit(loaded, draws, seed)
         search = parse_lever(lever) if lever is not None else default_lever(loaded, model)
         year = as_of if as_of is not None else int(data["year"].max())
         result = run_assessment(

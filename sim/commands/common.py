@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from sim.errors import InnosimError
 from sim.paths import DEFAULT_SCENARIO_PATH
+
+if TYPE_CHECKING:
+    from sim.scenario import MonteCarlo, Scenario
 
 #: Exit code for bad input (unreadable scenario or model, bad option value).
 EXIT_BAD_INPUT = 2
@@ -35,6 +38,21 @@ ScenarioArgument = Annotated[
     Path, typer.Argument(help="Scenario file (default: scenarios/baseline.yaml).")
 ]
 DEFAULT_SCENARIO = DEFAULT_SCENARIO_PATH
+DrawsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--draws", min=1, max=1_000_000, help="Monte Carlo draws (default: the scenario's)."
+    ),
+]
+SeedOption = Annotated[
+    int | None, typer.Option("--seed", min=0, help="Random seed (default: the scenario's).")
+]
+OutOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--out", help="Output directory (default: out/<scenario>/<command>).", file_okay=False
+    ),
+]
 
 
 def fail(exc: InnosimError) -> typer.Exit:
@@ -46,3 +64,16 @@ def fail(exc: InnosimError) -> typer.Exit:
 def default_out(command: str, scenario: Path) -> Path:
     """Default output directory of a command: ``out/<scenario name>/<command>``."""
     return Path("out") / scenario.stem / command
+
+
+def monte_carlo_or_exit(loaded: Scenario, draws: int | None, seed: int | None) -> MonteCarlo:
+    """The scenario's Monte Carlo settings with the command's overrides (bad ones: exit 2)."""
+    from pydantic import ValidationError
+
+    from sim.ensemble import monte_carlo_settings
+
+    try:
+        return monte_carlo_settings(loaded, draws, seed)
+    except ValidationError as exc:
+        problem = "; ".join(error["msg"] for error in exc.errors())
+        raise typer.BadParameter(problem, param_hint="--draws/--seed") from None

@@ -7,7 +7,6 @@ import math
 import re
 import sys
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,6 +16,7 @@ from sim.commands.common import (
     Lang,
     LangOption,
     ModelOption,
+    OutOption,
     ScenarioArgument,
     default_out,
     fail,
@@ -96,14 +96,6 @@ class Method(StrEnum):
 
     sobol = "sobol"
     morris = "morris"
-
-
-OutOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--out", help="Output directory (default: out/<scenario name>/<command>).", file_okay=False
-    ),
-]
 
 
 def file_stem(name: str) -> str:

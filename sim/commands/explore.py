@@ -19,10 +19,13 @@ import typer
 
 from sim.commands.common import (
     DEFAULT_SCENARIO,
+    DrawsOption,
     Lang,
     LangOption,
     ModelOption,
+    OutOption,
     ScenarioArgument,
+    SeedOption,
     default_out,
     fail,
 )
@@ -35,19 +38,6 @@ if TYPE_CHECKING:
     from sim.explore import LeverRange
     from sim.scenario import Language, MonteCarlo, Scenario
 
-DrawsOption = Annotated[
-    int | None,
-    typer.Option("--draws", min=1, max=1_000_000, help="Monte Carlo draws (default: scenario's)."),
-]
-SeedOption = Annotated[
-    int | None, typer.Option("--seed", min=0, help="Random seed (default: the scenario's).")
-]
-OutOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--out", help="Output directory (default: out/<scenario>/<command>).", file_okay=False
-    ),
-]
 RebalanceOption = Annotated[
     list[str] | None,
     typer.Option(
