@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import jinja2
+import markupsafe
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -18,7 +19,7 @@ from sim.analysis.weighting import weighted_quantiles
 from sim.atomic import staged_output_dir
 from sim.plotting import use_cjk_font
 from sim.report.figures import figure_png
-from sim.report.html import format_number, format_percent
+from sim.report.html import REPORT_STYLE, format_number, format_percent
 from sim.results import variable
 from sim.scenario import Language, Target
 
@@ -319,18 +320,7 @@ _TEMPLATE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined
 <head>
 <meta charset="utf-8">
 <title>{{ title }}</title>
-<style>
-body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei",
-       "Hiragino Sans GB", "WenQuanYi Micro Hei", sans-serif; margin: 2em auto; max-width: 1200px;
-       color: #222; line-height: 1.45; }
-table { border-collapse: collapse; margin: 1em 0; font-size: 0.92em; }
-th, td { border-bottom: 1px solid #ddd; padding: 0.3em 0.6em; text-align: left; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.fans { display: flex; flex-wrap: wrap; gap: 1em; }
-.fans img { width: 520px; max-width: 100%; }
-.note { color: #555; font-size: 0.9em; }
-.warning { color: #c62828; font-weight: bold; }
-</style>
+<style>{{ style }}</style>
 </head>
 <body>
 <h1>{{ title }}</h1>
@@ -392,6 +382,7 @@ def render_assessment(
     lever = c.get("lever") or ""
     goal = format_percent(float(c["goal"]))
     return _TEMPLATE.render(
+        style=markupsafe.Markup(REPORT_STYLE),
         t=t,
         title=t["title"].format(as_of=c["as_of"], scenario=c["scenario"]),
         synthetic=observations["source"].astype(str).str.contains("SYNTHETIC").any(),

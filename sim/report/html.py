@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 
 import jinja2
+import markupsafe
 import pandas as pd
 import xarray as xr
 
@@ -65,15 +66,10 @@ TEXT = {
     },
 }
 
-_TEMPLATE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
-    """<!DOCTYPE html>
-<html lang="{{ t.lang }}">
-<head>
-<meta charset="utf-8">
-<title>{{ title }}</title>
-<style>
+#: The stylesheet shared by the HTML reports (fonts with CJK coverage first).
+REPORT_STYLE = """
 body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei",
-       "Hiragino Sans GB", "WenQuanYi Micro Hei", sans-serif; margin: 2em auto; max-width: 1100px;
+       "Hiragino Sans GB", "WenQuanYi Micro Hei", sans-serif; margin: 2em auto; max-width: 1200px;
        color: #222; line-height: 1.45; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 0.92em; }
 th, td { border-bottom: 1px solid #ddd; padding: 0.3em 0.6em; text-align: left; }
@@ -81,7 +77,16 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .fans { display: flex; flex-wrap: wrap; gap: 1em; }
 .fans img { width: 520px; max-width: 100%; }
 .note { color: #555; font-size: 0.9em; }
-</style>
+.warning { color: #c62828; font-weight: bold; }
+"""
+
+_TEMPLATE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
+    """<!DOCTYPE html>
+<html lang="{{ t.lang }}">
+<head>
+<meta charset="utf-8">
+<title>{{ title }}</title>
+<style>{{ style }}</style>
 </head>
 <body>
 <h1>{{ title }}</h1>
@@ -204,6 +209,7 @@ def render_report(
         if key not in ("levers", "title", "description") and not key.startswith("_")
     ]
     return _TEMPLATE.render(
+        style=markupsafe.Markup(REPORT_STYLE),
         t=t,
         title=title,
         description=description,
