@@ -41,7 +41,7 @@ from scipy import linalg, stats
 from scipy.stats import qmc
 
 if TYPE_CHECKING:
-    from sim.scenario import Correlation, DistributionBase, Scenario
+    from sim.scenario import Correlation, DistributionBase
 
 #: Samplers ``sample`` knows.
 SAMPLERS: tuple[str, ...] = ("random", "lhs", "sobol")
@@ -168,18 +168,6 @@ def sample(
         block = iman_conover(block, _score_correlation(spearman))
         u.update({name: block[:, j] for j, name in enumerate(correlated)})
     return {name: uncertainties[name].ppf(u[name]) for name in names}
-
-
-def sample_scenario(scenario: Scenario) -> dict[str, np.ndarray]:
-    """``sample`` with a scenario's uncertainties, correlations and ``monte_carlo`` settings."""
-    settings = scenario.monte_carlo
-    return sample(
-        scenario.uncertainties,
-        settings.draws,
-        settings.seed,
-        settings.sampler,
-        scenario.correlations,
-    )
 
 
 def to_frame(draws: Mapping[str, np.ndarray]) -> pd.DataFrame:

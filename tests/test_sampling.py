@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from sim.ensemble import draw_uncertainties
 from sim.paths import DEFAULT_SCENARIO_PATH
-from sim.sampling import correlation_matrix, iman_conover, sample, sample_scenario, to_frame
+from sim.sampling import correlation_matrix, iman_conover, sample, to_frame
 from sim.scenario import (
     Beta,
     Choice,
@@ -200,6 +201,6 @@ def test_sample_scenario_and_frame() -> None:
     small = scenario.model_copy(
         update={"monte_carlo": scenario.monte_carlo.model_copy(update={"draws": 100})}
     )
-    frame = to_frame(sample_scenario(small))
+    frame = to_frame(draw_uncertainties(small, small.monte_carlo))
     assert frame.shape == (100, len(scenario.uncertainties))
     assert frame.index.name == "draw" and list(frame.index[:2]) == [0, 1]
