@@ -24,7 +24,14 @@ from pydantic import BeforeValidator, Field, ValidationError
 
 from sim.errors import ScenarioError
 from sim.modelinfo import ModelInfo, model_info
-from sim.scenario import NonEmpty, Number, StrictModel, describe_error, reject_bool
+from sim.scenario import (
+    NonEmpty,
+    Number,
+    StrictModel,
+    describe_error,
+    read_input_text,
+    reject_bool,
+)
 
 #: Columns of an observed-data file, in order.
 COLUMNS: tuple[str, ...] = ("variable", "year", "value", "sd", "source")
@@ -46,14 +53,8 @@ class Observation(StrictModel):
 
 def _rows(path: Path) -> list[tuple[int, list[str]]]:
     """(line number, fields) of every non-comment, non-blank line."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ObservedDataError(path, "file not found; expected an observed-data CSV") from None
-    except UnicodeDecodeError as exc:
-        raise ObservedDataError(path, f"not UTF-8 text ({exc.reason})") from None
-    except OSError as exc:
-        raise ObservedDataError(path, f"cannot be read: {exc.strerror or exc}") from None
+    # utf-8-sig: spreadsheets save CSV files with a byte-order mark
+    text = read_input_text(path, "an observed-data CSV", ObservedDataError, "utf-8-sig")
     rows = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):

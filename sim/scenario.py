@@ -262,10 +262,9 @@ def _mode_inside(info: ValidationInfo, mode: float) -> float:
     return mode
 
 
-class Triangular(DistributionBase):
-    """Triangular on ``[min, max]`` with its peak at ``mode``."""
+class _ModalRange(DistributionBase):
+    """A distribution on ``[min, max]`` with its peak at ``mode`` (``min <= mode <= max``)."""
 
-    distribution: Literal["triangular"]
     min: Number
     max: Number
     mode: Number
@@ -281,12 +280,18 @@ class Triangular(DistributionBase):
     def _mode(cls, value: float, info: ValidationInfo) -> float:
         return _mode_inside(info, value)
 
+
+class Triangular(_ModalRange):
+    """Triangular on ``[min, max]`` with its peak at ``mode``."""
+
+    distribution: Literal["triangular"]
+
     def frozen(self) -> rv_frozen:
         width = self.max - self.min
         return stats.triang(c=(self.mode - self.min) / width, loc=self.min, scale=width)
 
 
-class Pert(DistributionBase):
+class Pert(_ModalRange):
     """PERT on ``[min, max]`` with mode ``mode``: a scaled beta with shape weight ``lambda``.
 
     ``alpha = 1 + lambda (mode - min) / (max - min)``, ``beta = 1 + lambda (max - mode) /
@@ -294,21 +299,7 @@ class Pert(DistributionBase):
     """
 
     distribution: Literal["pert"]
-    min: Number
-    max: Number
-    mode: Number
     lambda_: Annotated[Positive, Field(alias="lambda")] = 4.0
-    _bounds = ("min", "max")
-
-    @field_validator("max")
-    @classmethod
-    def _max(cls, value: float, info: ValidationInfo) -> float:
-        return _greater(info, value, "min")
-
-    @field_validator("mode")
-    @classmethod
-    def _mode(cls, value: float, info: ValidationInfo) -> float:
-        return _mode_inside(info, value)
 
     def frozen(self) -> rv_frozen:
         width = self.max - self.min
@@ -543,17 +534,23 @@ class Scenario(StrictModel):
 # --- reading files ------------------------------------------------------------------------
 
 
-def _read_text(path: Path) -> str:
+def read_input_text(
+    path: Path,
+    expected: str = "a YAML scenario file",
+    error: type[ScenarioError] = ScenarioError,
+    encoding: str = "utf-8",
+) -> str:
+    """The text of a file a person wrote; an unreadable one raises ``error`` naming it."""
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding=encoding)
     except FileNotFoundError:
-        raise ScenarioError(path, "file not found; expected a YAML scenario file") from None
+        raise error(path, f"file not found; expected {expected}") from None
     except IsADirectoryError:
-        raise ScenarioError(path, "is a directory; expected a YAML scenario file") from None
+        raise error(path, f"is a directory; expected {expected}") from None
     except UnicodeDecodeError as exc:
-        raise ScenarioError(path, f"not UTF-8 text ({exc.reason})") from None
+        raise error(path, f"not UTF-8 text ({exc.reason})") from None
     except OSError as exc:
-        raise ScenarioError(path, f"cannot be read: {exc.strerror or exc}") from None
+        raise error(path, f"cannot be read: {exc.strerror or exc}") from None
 
 
 def _compose(path: Path, text: str) -> yaml.Node | None:
@@ -702,7 +699,7 @@ def _validation_error(path: Path, root: yaml.Node | None, exc: ValidationError) 
 
 def _read_file(path: Path) -> tuple[ScenarioFile, yaml.Node]:
     """Parse and schema-check one file (no inheritance, no model)."""
-    text = _read_text(path)
+    text = read_input_text(path)
     root = _compose(path, text)
     if root is None:
         raise ScenarioError(
