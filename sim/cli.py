@@ -132,15 +132,17 @@ def sketch(
 
 @app.command()
 def check(model: ModelOption = None) -> None:
-    """Check the model: units, documentation conventions, generated table and sketch current."""
+    """Check the model: units, function placement, documentation, table and sketch current."""
     from sim.modeldoc import update_variable_table
     from sim.vensim import default_model_path, documentation_problems, model_documentation
+    from sim.vensim.placement import placement_problems
     from sim.vensim.sketch import sketch_is_current
     from sim.vensim.units import check_units
 
     model_path = model if model is not None else default_model_path()
     try:
         problems = [issue.message for issue in check_units(model_path)]
+        problems += placement_problems(model_path)
         docs = model_documentation(model_path)
         problems += documentation_problems(docs)
         if not update_variable_table(model_path.parent / "README.md", docs, check=True):
