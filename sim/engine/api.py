@@ -18,42 +18,167 @@ import numpy as np
 
 from sim.atomic import atomic_write_text
 from sim.engine import codegen
-from sim.engine.runtime import RuntimeArithmeticError
+from sim.engine.runtime import RuntimeArithmeticError, time_path
 from sim.errors import EngineError
 from sim.vensim import abstract_model, cache_root, default_model_path, model_sha256
 
 
-@dataclass(frozen=True)
 class TimePath:
-    """A time-varying replacement for a constant or an auxiliary.
+    """A time-varying replacement for a constant or an auxiliary, shared or one per draw.
 
     The value at model time ``t`` is the linear interpolation of ``values`` over ``times``
     (model time, e.g. years), held at the first and last value outside them: exactly what
     PySD's ``Model.run(params={name: pandas.Series(values, index=times)})`` does (it calls
     ``np.interp`` and does not warn outside the series). ``values`` are in the variable's
     units; ``times`` must be strictly increasing and every number finite.
+
+    ``values`` of shape ``(len(times),)`` give one path shared by all draws; of shape
+    ``(n_draws, len(times))`` one path per draw (row ``i`` for draw ``i``), all over the same
+    ``times``. Paths are immutable, hashable and compare by value.
     """
 
-    times: tuple[float, ...]
-    values: tuple[float, ...]
+    __slots__ = ("_hash", "_times", "_xs", "_ys")
 
-    def __init__(self, times: Sequence[float], values: Sequence[float]) -> None:
-        xs = tuple(float(x) for x in np.asarray(times, dtype=float).ravel())
-        ys = tuple(float(y) for y in np.asarray(values, dtype=float).ravel())
-        if not xs or len(xs) != len(ys):
+    def __init__(self, times: Sequence[float] | np.ndarray, values: Any) -> None:
+        try:
+            xs = np.array(times, dtype=float)
+            ys = np.array(values, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise EngineError(f"a TimePath needs numeric times and values: {exc}") from exc
+        if xs.ndim != 1 or xs.size == 0:
             raise EngineError(
-                f"a TimePath needs as many values as times (got {len(xs)} times, {len(ys)} values)"
+                f"a TimePath's times must be a non-empty 1-D sequence (got shape {xs.shape})"
             )
-        if not all(math.isfinite(v) for v in xs + ys):
+        if ys.ndim not in (1, 2) or ys.shape[-1] != xs.size or (ys.ndim == 2 and not ys.shape[0]):
+            raise EngineError(
+                f"a TimePath's values must have shape ({xs.size},) (one path for all draws) or "
+                f"(n_draws, {xs.size}) (one path per draw) for {xs.size} times, got {ys.shape}"
+            )
+        if not (np.isfinite(xs).all() and np.isfinite(ys).all()):
             raise EngineError("a TimePath's times and values must be finite")
-        if any(b <= a for a, b in zip(xs, xs[1:], strict=False)):
+        if (np.diff(xs) <= 0).any():
             raise EngineError("a TimePath's times must be strictly increasing")
-        object.__setattr__(self, "times", xs)
-        object.__setattr__(self, "values", ys)
+        # + 0.0 turns -0.0 into 0.0, so that equal values have equal bytes (hash, ==).
+        xs += 0.0
+        ys += 0.0
+        xs.flags.writeable = False
+        ys.flags.writeable = False
+        self._xs = xs
+        self._ys = ys
+        self._times = tuple(xs.tolist())
+        self._hash = hash((ys.shape, xs.tobytes(), ys.tobytes()))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if hasattr(self, "_hash"):
+            raise AttributeError("a TimePath is immutable")
+        object.__setattr__(self, name, value)
+
+    @property
+    def times(self) -> tuple[float, ...]:
+        """Times of the points (model time), strictly increasing."""
+        return self._times
+
+    @property
+    def values(self) -> tuple[float, ...] | tuple[tuple[float, ...], ...]:
+        """Values at ``times`` (variable's units): a tuple, or one tuple per draw."""
+        if self._ys.ndim == 1:
+            return tuple(self._ys.tolist())
+        return tuple(tuple(row) for row in self._ys.tolist())
+
+    @property
+    def array(self) -> np.ndarray:
+        """Values as a read-only array of shape ``(len(times),)`` or ``(n_draws, len(times))``."""
+        return self._ys
+
+    @property
+    def per_draw(self) -> bool:
+        """Whether the path has one row per draw (2-D ``values``)."""
+        return self._ys.ndim == 2
+
+    @property
+    def n_draws(self) -> int | None:
+        """Number of draws of a per-draw path; ``None`` for a path shared by all draws."""
+        return int(self._ys.shape[0]) if self._ys.ndim == 2 else None
+
+    def rows(self, start: int, stop: int) -> TimePath:
+        """The paths of draws ``start`` to ``stop - 1`` (a shared path is returned as is)."""
+        if self._ys.ndim == 1:
+            return self
+        n = self._ys.shape[0]
+        if not 0 <= start < stop <= n:
+            raise EngineError(f"rows({start}, {stop}) is not a non-empty range of {n} draws")
+        return TimePath(self._xs, self._ys[start:stop])
+
+    def take(self, indices: Sequence[int] | np.ndarray) -> TimePath:
+        """The paths of the draws at ``indices``, in that order (a shared path as is)."""
+        if self._ys.ndim == 1:
+            return self
+        index = np.asarray(indices)
+        n = self._ys.shape[0]
+        if index.ndim != 1 or not index.size or index.dtype.kind not in "iu":
+            raise EngineError("take() needs a non-empty 1-D sequence of integer draw indices")
+        if (index < -n).any() or (index >= n).any():
+            raise EngineError(f"take(): a draw index is out of range for {n} draws")
+        return TimePath(self._xs, self._ys[index])
+
+    def row(self, index: int) -> TimePath:
+        """The 1-D path of draw ``index`` (a shared path is returned as is)."""
+        if self._ys.ndim == 1:
+            return self
+        n = self._ys.shape[0]
+        if not -n <= index < n:
+            raise EngineError(f"row({index}) is out of range for {n} draws")
+        return TimePath(self._xs, self._ys[index])
+
+    @classmethod
+    def stack(cls, paths: Sequence[TimePath]) -> TimePath:
+        """One per-draw path from shared paths over the same times (row ``i``: ``paths[i]``)."""
+        if not paths:
+            raise EngineError("TimePath.stack needs at least one path")
+        first = paths[0]
+        for path in paths:
+            if path.per_draw:
+                raise EngineError("TimePath.stack takes paths shared by all draws (1-D values)")
+            if path._times != first._times:
+                raise EngineError(
+                    f"TimePath.stack needs paths over the same times: {first._times} "
+                    f"vs {path._times}"
+                )
+        return cls(first._xs, np.stack([path._ys for path in paths]))
 
     def __call__(self, t: float | np.ndarray) -> float | np.ndarray:
-        """Value at model time ``t``."""
-        return np.interp(t, self.times, self.values)
+        """Value at model time ``t``: shaped like ``t`` for a shared path; for a per-draw one
+        of shape ``(n_draws,)`` for a scalar ``t``, ``(n_draws, len(t))`` for a 1-D array."""
+        if self._ys.ndim == 1:
+            return np.interp(t, self._xs, self._ys)
+        at = np.asarray(t, dtype=float)
+        if at.ndim == 0:
+            return time_path(self._xs, self._ys, float(at))
+        return np.stack([np.interp(at, self._xs, row) for row in self._ys])
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TimePath):
+            return NotImplemented
+        return (
+            self._hash == other._hash
+            and self._ys.shape == other._ys.shape
+            and self._xs.tobytes() == other._xs.tobytes()
+            and self._ys.tobytes() == other._ys.tobytes()
+        )
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __repr__(self) -> str:
+        if self._ys.ndim == 1:
+            return f"TimePath(times={self._times}, values={self.values})"
+        return (
+            f"TimePath(times={self._times}, values=<{self._ys.shape[0]} draws x "
+            f"{self._ys.shape[1]} points>)"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (TimePath, (self._xs, self._ys))
 
 
 @dataclass(frozen=True)
@@ -250,7 +375,16 @@ def _check_params(
                 raise EngineError(
                     f"'{name}' is a {kind}: a TimePath can replace a constant or an auxiliary"
                 )
-            paths[key] = (np.array(value.times), np.array(value.values))
+            if value.per_draw and value.n_draws != n_draws:
+                raise EngineError(
+                    f"parameter '{name}': a per-draw TimePath needs values of shape "
+                    f"({n_draws}, {len(value.times)}) for {n_draws} draws, "
+                    f"got {value.array.shape}"
+                )
+            xs = np.array(value.times)
+            ys = np.asfortranarray(value.array) if value.per_draw else np.array(value.array)
+            ys.flags.writeable = False  # the run returns views of it: none may write into it
+            paths[key] = (xs, ys)
             continue
         if kind != "constant":
             raise EngineError(
@@ -294,7 +428,8 @@ def simulate(
         n_draws: number of draws (>= 1).
         params: overrides by Vensim name (PySD-style insensitive names accepted), in the
             model's units: a constant's value as a number (all draws) or an array of shape
-            ``(n_draws,)`` (one value per draw); a ``TimePath`` for a constant or auxiliary.
+            ``(n_draws,)`` (one value per draw); a ``TimePath`` for a constant or auxiliary,
+            shared by all draws or per draw (``values`` of shape ``(n_draws, len(times))``).
         outputs: variables to keep (default: every variable but lookups).
         time_step, saveper: override the model's TIME STEP and SAVEPER (model time).
 

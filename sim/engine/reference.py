@@ -32,14 +32,16 @@ def pysd_run(
 ) -> pd.DataFrame:
     """One run through PySD itself, on a freshly loaded model (``run`` mutates a model).
 
-    Numbers are passed as Python floats and a ``TimePath`` as a ``pandas.Series`` indexed by
-    its times: PySD refuses numpy arrays (or silently misuses them), so none is passed.
-    PySD's own warnings (e.g. about replacing a constant by a time series) are silenced.
+    Numbers are passed as Python floats and a ``TimePath`` (shared, 1-D: this is one draw) as
+    a ``pandas.Series`` indexed by its times: PySD refuses numpy arrays (or silently misuses
+    them), so none is passed. PySD's own warnings (e.g. about replacing a constant by a time
+    series) are silenced.
     """
     model = load_model(path)
     pysd_params: dict[str, float | pd.Series] = {}
     for name, value in params.items():
         if isinstance(value, TimePath):
+            _check_one_draw(name, value)
             pysd_params[name] = pd.Series(list(value.values), index=list(value.times))
         else:
             pysd_params[name] = float(value)
@@ -55,12 +57,28 @@ def pysd_run(
     return pd.DataFrame(result, copy=True)
 
 
+def _check_one_draw(name: str, path: TimePath) -> None:
+    if path.per_draw:
+        raise EngineError(
+            f"'{name}': the params of one draw take a 1-D TimePath, not one of "
+            f"{path.n_draws} per-draw paths (give each draw its own row: path.row(i))"
+        )
+
+
 def _groups(draws: Sequence[Params]) -> list[list[int]]:
-    """Indices of draws that share the same time paths (run together in the engine)."""
-    groups: dict[tuple[tuple[str, TimePath], ...], list[int]] = {}
+    """Indices of draws whose time paths replace the same variables over the same times.
+
+    Each group runs in one engine call: its paths that differ are stacked into per-draw
+    ``TimePath``s; only different ``times`` (or path names) split draws apart.
+    """
+    groups: dict[tuple[tuple[str, tuple[float, ...]], ...], list[int]] = {}
     for index, draw in enumerate(draws):
-        paths = tuple(sorted((k, v) for k, v in draw.items() if isinstance(v, TimePath)))
-        groups.setdefault(paths, []).append(index)
+        key = []
+        for name, value in draw.items():
+            if isinstance(value, TimePath):
+                _check_one_draw(name, value)
+                key.append((name, value.times))
+        groups.setdefault(tuple(sorted(key)), []).append(index)
     return list(groups.values())
 
 
@@ -71,7 +89,12 @@ def engine_run(
     time_step: float | None = None,
     saveper: float | None = None,
 ) -> dict[str, np.ndarray]:
-    """All ``draws`` through the engine, stacking numbers into per-draw arrays."""
+    """All ``draws`` through the engine: numbers stacked into per-draw arrays and 1-D time
+    paths over the same times into per-draw ``TimePath``s (one shared path where all draws
+    of a group give the same), so draws run in as few engine calls as their times allow.
+
+    Returns ``{output: array of shape (len(draws), n_save_times)}`` in the draws' order.
+    """
     n = len(draws)
     values = {name: np.empty((n, len(compiled.times(saveper, time_step)))) for name in outputs}
     for group in _groups(draws):
@@ -80,7 +103,9 @@ def engine_run(
         for name in sorted(names):
             first = draws[group[0]].get(name)
             if isinstance(first, TimePath):
-                params[name] = first
+                paths = [path for i in group if isinstance(path := draws[i][name], TimePath)]
+                same = all(path == first for path in paths)
+                params[name] = first if same else TimePath.stack(paths)
                 continue
             default = compiled.constants.get(name)
             column = [draws[i].get(name, default) for i in group]
@@ -107,8 +132,9 @@ def compare_with_pysd(
 
     Args:
         path: model file (default: ``default_model_path()``).
-        params_per_draw: one mapping of overrides per draw (Vensim names; numbers or
-            ``TimePath``); draws sharing the same time paths run together in the engine.
+        params_per_draw: one mapping of overrides per draw (Vensim names; numbers or 1-D
+            ``TimePath``, which may differ per draw); draws whose paths have the same times
+            run together in the engine (as per-draw paths), one by one in PySD.
         outputs: variables to compare (default: every variable but lookups).
         time_step, saveper: as in ``simulate``.
         absolute_floor: the difference is divided by ``max(|PySD value|, absolute_floor)``.

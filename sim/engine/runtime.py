@@ -126,9 +126,29 @@ def lookup_extrapolate(xs: np.ndarray, ys: np.ndarray, x: Any) -> Any:
     return float(value) if type(x) is not _ndarray else value
 
 
-def time_path(xs: np.ndarray, ys: np.ndarray, t: float) -> float:
-    """A time path's value at model time ``t`` (PySD's ``np.interp`` of a pandas Series)."""
-    return float(np.interp(t, xs, ys))
+def time_path(xs: np.ndarray, ys: np.ndarray, t: float) -> Any:
+    """A time path's value at model time ``t`` (PySD's ``np.interp`` of a pandas Series).
+
+    ``xs``: the path's times (model time, strictly increasing). ``ys``: shape ``(len(xs),)``
+    for a path shared by all draws (returns a float), or ``(n_draws, len(xs))`` for one path
+    per draw (returns shape ``(n_draws,)``; Fortran order keeps its columns contiguous). Per
+    draw the value is ``np.interp(t, xs, ys[i])`` to the bit: the segment is found once, then
+    interpolated with numpy's own formula, held at the end values outside ``xs``.
+    """
+    if ys.ndim == 1:
+        return float(np.interp(t, xs, ys))
+    last = len(xs) - 1
+    j = int(np.searchsorted(xs, t, side="right")) - 1  # xs[j] <= t < xs[j + 1]
+    if j < 0:
+        return ys[:, 0]
+    if j >= last:
+        return ys[:, last]
+    x0 = xs[j]
+    if x0 == t:
+        return ys[:, j]
+    y0 = ys[:, j]
+    slope = (ys[:, j + 1] - y0) / (xs[j + 1] - x0)
+    return slope * (t - x0) + y0
 
 
 def delay_order(order: int, dt: float, delay_time: Any) -> Any:
