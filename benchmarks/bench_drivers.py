@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from sim.paths import DEFAULT_SCENARIO_PATH, REPO_ROOT
 
 GOAL_SECONDS = 60.0
@@ -55,7 +57,7 @@ def _sobol_phases(scenario_path: Path) -> dict[str, float]:
     from sim.analysis import sensitivity as sa
     from sim.drivers import DEFAULT_SAMPLES, target_values
     from sim.engine import compile_model
-    from sim.ensemble import lever_params
+    from sim.ensemble import monte_carlo_settings, scenario_inputs
     from sim.report.figures import figure_png
     from sim.report.sensitivity import sensitivity_chart
     from sim.scenario import load_scenario
@@ -67,16 +69,26 @@ def _sobol_phases(scenario_path: Path) -> dict[str, float]:
     phases["load scenario and model"] = time.perf_counter() - start
 
     samples = DEFAULT_SAMPLES["sobol"]
-    names = sorted(scenario.uncertainties)
+    uncertain, paths = sorted(scenario.uncertainties), sorted(scenario.paths)
+    names = [*uncertain, *paths]
     start = time.perf_counter()
+    # as sim.drivers.sensitivity_analysis: each path is one input choosing a realisation
     unit = sa.design(names, "sobol", samples, scenario.monte_carlo.seed)
-    drawn = sa.to_model_units(unit, scenario.uncertainties, names, "sobol")
-    phases[f"SALib design + ppf ({len(unit):,} runs)"] = time.perf_counter() - start
+    drawn = sa.to_model_units(unit[:, : len(uncertain)], scenario.uncertainties, uncertain, "sobol")
+    probabilities = sa.to_probabilities(unit[:, len(uncertain) :], "sobol")
+    realisation = {
+        name: np.minimum((probabilities[:, j] * samples).astype(np.intp), samples - 1)
+        for j, name in enumerate(paths)
+    }
+    settings = monte_carlo_settings(scenario, draws=samples)
+    placeholders = {name: np.zeros(samples) for name in uncertain}
+    inputs = scenario_inputs(
+        scenario, settings, compiled, uncertainty_draws=placeholders
+    ).with_draws(drawn, realisation if paths else np.zeros(len(unit), dtype=np.intp))
+    phases[f"SALib design + ppf + paths ({len(unit):,} runs)"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    values = target_values(
-        compiled, scenario.targets, lever_params(scenario.levers), drawn, len(unit)
-    )
+    values = target_values(compiled, scenario.targets, inputs.fixed, inputs.per_draw, len(unit))
     seconds = time.perf_counter() - start
     phases[f"simulate ({len(unit) / seconds:,.0f} runs/s)"] = seconds
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from sim.analysis.targets import met
 from sim.analysis.weighting import weighted_quantiles, year_index
 from sim.calibration import Conditioned, condition, conditioned_ensembles, target_comparison
 from sim.engine import TimePath, compile_model
-from sim.ensemble import lever_params, simulate_draws
+from sim.ensemble import scenario_inputs, simulate_draws
 from sim.errors import InnosimError
 from sim.modelinfo import model_info, unknown_name
 from sim.results import at_year, variable
@@ -125,6 +125,11 @@ def check_lever(scenario: Scenario, lever: LeverRange, model: str | Path | None 
         raise AssessmentError(
             f"--lever: '{lever.name}' is uncertain in the scenario; a policy lever is expected"
         )
+    if lever.name in scenario.exogenous():
+        raise AssessmentError(
+            f"--lever: '{lever.name}' is imposed as data (drivers) or drawn as a path in the "
+            "scenario; a policy lever is expected"
+        )
     low, high = info.limits(lever.name)
     for value in (lever.low, lever.high):
         if (low is not None and value < low) or (high is not None and value > high):
@@ -151,6 +156,69 @@ def combine_observations(
     return combined.sort_values(["variable", "year"], kind="stable").reset_index(drop=True)
 
 
+#: Ratios ``assess`` derives from their parts where only the parts are observed:
+#: ``(ratio, numerator, denominator)``, Vensim names (the model defines each ratio so).
+DERIVED_RATIOS: tuple[tuple[str, str, str], ...] = (("RD Intensity", "RD Expenditure", "GDP"),)
+#: ``source`` of a derived row starts with this.
+DERIVED_SOURCE = "derived"
+
+
+def derive_ratios(
+    observations: pd.DataFrame, variables: Iterable[str]
+) -> tuple[pd.DataFrame, list[str]]:
+    """Observations of the ``DERIVED_RATIOS`` computed from their parts.
+
+    For every year where the numerator and the denominator are observed and the ratio is not,
+    a row ``value = a / b`` with ``sd = |a / b| sqrt((sd_a / a)² + (sd_b / b)²)`` (first-order
+    error propagation, independent errors) and ``source`` ``derived: a / b (sources)``. Only
+    ratios whose three variables are in ``variables`` (the model's) are derived.
+
+    Returns the derived rows (``sim.observed`` columns) and one line per ratio saying what
+    was derived.
+    """
+    known = set(variables)
+    rows: list[dict[str, object]] = []
+    notes: list[str] = []
+    for ratio, numerator, denominator in DERIVED_RATIOS:
+        if not {ratio, numerator, denominator} <= known:
+            continue
+        by_year = {
+            name: observations[observations["variable"] == name].set_index("year")
+            for name in (ratio, numerator, denominator)
+        }
+        years = sorted(
+            (set(by_year[numerator].index) & set(by_year[denominator].index))
+            - set(by_year[ratio].index)
+        )
+        derived_years = []
+        for year in years:
+            top, bottom = by_year[numerator].loc[year], by_year[denominator].loc[year]
+            a, b = float(top["value"]), float(bottom["value"])
+            if a == 0 or b == 0:
+                continue
+            value = a / b
+            sd = abs(value) * math.hypot(float(top["sd"]) / a, float(bottom["sd"]) / b)
+            rows.append(
+                {
+                    "variable": ratio,
+                    "year": int(year),
+                    "value": value,
+                    "sd": sd,
+                    "source": f"{DERIVED_SOURCE}: {numerator} / {denominator} "
+                    f"({top['source']}; {bottom['source']})",
+                }
+            )
+            derived_years.append(int(year))
+        if derived_years:
+            notes.append(
+                f"'{ratio}' derived as '{numerator}' / '{denominator}' for "
+                f"{', '.join(map(str, derived_years))} (no '{ratio}' row those years; sd by "
+                "error propagation); used to track the target, not conditioned on (its parts are)"
+            )
+    frame = pd.DataFrame(rows, columns=["variable", "year", "value", "sd", "source"])
+    return frame.astype({"year": "int64", "value": "float64", "sd": "float64"}), notes
+
+
 @dataclass(frozen=True)
 class Assessment:
     """The result of ``assess``.
@@ -159,7 +227,8 @@ class Assessment:
         as_of: the assessment year (data after it ignored; a lever changes after it).
         plan_start: the plan's base year (``Plan Start Time``).
         table: one row per target, columns ``ASSESS_COLUMNS``.
-        observations: the data conditioned on.
+        observations: the data: those conditioned on and the rows derived from them
+            (``derive_ratios``, ``source`` starting with ``derived``).
         conditioned: the conditioning (``sim.calibration.Conditioned``).
         prior, posterior: ensembles of the prior draws and of the conditioned draws
             (``posterior`` is ``prior`` when the conditioning is by importance weights).
@@ -176,6 +245,7 @@ class Assessment:
     posterior: xr.Dataset = field(repr=False)
     weights: np.ndarray = field(repr=False)
     lever: LeverRange | None
+    notes: tuple[str, ...] = ()
 
 
 def lever_path(
@@ -210,11 +280,19 @@ def lever_probabilities(
     model: str | Path | None = None,
 ) -> Callable[[float], dict[str, float]]:
     """``value -> {target: weighted probability}`` with the lever changed after ``as_of``,
-    on the conditioned draws (common random numbers; results cached by value)."""
+    on the conditioned draws and their paths (common random numbers; results cached by
+    value)."""
     compiled = compile_model(model)
-    fixed = lever_params(scenario.levers)
+    inputs = scenario_inputs(
+        scenario,
+        conditioned.settings,
+        compiled,
+        uncertainty_draws=conditioned.draws,
+        path_index=conditioned.ancestors,
+    )
+    fixed = inputs.fixed
     outputs = list(dict.fromkeys(target.variable for target in scenario.targets))
-    draws = {name: conditioned.draws[name] for name in sorted(scenario.uncertainties)}
+    draws = inputs.per_draw
     weights = conditioned.weights
     cache: dict[float, dict[str, float]] = {}
 
@@ -281,11 +359,16 @@ def assess(
     observations = combine_observations(history, observed, as_of)
     if observations.empty:
         raise AssessmentError(f"--as-of: no observation at or before {as_of}")
+    derived, notes = derive_ratios(observations, info.docs)
     conditioned = condition(
         scenario, observations, draws=draws, seed=seed, model=model, progress=progress
     )
     prior, posterior = conditioned_ensembles(scenario, conditioned, model=model)
     weights = conditioned.weights
+    if not derived.empty:
+        observations = pd.concat([observations, derived], ignore_index=True)
+        observations = observations.sort_values(["variable", "year"], kind="stable")
+        observations = observations.reset_index(drop=True)
     comparison = target_comparison(prior, posterior, list(scenario.targets), conditioned)
     evaluate = None
     if lever is not None and as_of < max(t.year for t in scenario.targets):
@@ -334,6 +417,7 @@ def assess(
         posterior=posterior,
         weights=weights,
         lever=lever,
+        notes=tuple(notes),
     )
 
 

@@ -45,11 +45,14 @@ from sim.analysis.weighting import (
 )
 from sim.engine import CompiledModel, compile_model
 from sim.ensemble import (
-    lever_params,
+    EnsembleInputs,
+    central_exogenous,
     monte_carlo_settings,
     package_versions,
     run_ensemble,
+    scenario_inputs,
     simulate_draws,
+    simulate_inputs,
 )
 from sim.errors import InnosimError
 from sim.posterior import PRIOR
@@ -154,22 +157,35 @@ def prior_uniforms(scenario: Scenario, settings: MonteCarlo) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Likelihood:
-    """Simulates draws of a scenario and scores them against observations."""
+    """Simulates draws of a scenario and scores them against observations.
+
+    ``inputs`` are the prior draws' (``sim.ensemble.scenario_inputs``): the levers, drivers
+    and the prior draws' paths. A particle is simulated with its uncertainties' values and the
+    path of the prior draw it descends from (paths are not conditioned on: resampling carries
+    a particle's path along, Metropolis moves change only its uncertainties).
+    """
 
     compiled: CompiledModel
-    fixed: Mapping[str, object]
+    inputs: EnsembleInputs = field(repr=False)
     observations: pd.DataFrame
     outputs: tuple[str, ...]
 
-    def residuals(self, drawn: Mapping[str, np.ndarray]) -> np.ndarray:
-        """Standardised residuals ``(n_obs, n_draws)`` of the draws ``drawn``."""
-        n = len(next(iter(drawn.values()))) if drawn else 1
-        times, values = simulate_draws(self.compiled, n, self.fixed, drawn, list(self.outputs))
+    def residuals(
+        self, drawn: Mapping[str, np.ndarray], path_index: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Standardised residuals ``(n_obs, n_draws)`` of the draws ``drawn``, each with the
+        paths of prior draw ``path_index`` (default: draw i has prior draw i's paths)."""
+        inputs = self.inputs.with_draws(drawn, path_index)
+        times, values = simulate_inputs(self.compiled, inputs, list(self.outputs))
         return standardised_residuals(values, times, self.observations)
 
 
 def _likelihood(
-    scenario: Scenario, observations: pd.DataFrame, compiled: CompiledModel
+    scenario: Scenario,
+    observations: pd.DataFrame,
+    compiled: CompiledModel,
+    settings: MonteCarlo,
+    prior: Mapping[str, np.ndarray],
 ) -> Likelihood:
     times = compiled.times()
     for row in observations.itertuples(index=False):
@@ -179,7 +195,8 @@ def _likelihood(
                 f"({times[0]:g}-{times[-1]:g})"
             )
     outputs = tuple(dict.fromkeys(observations["variable"]))
-    return Likelihood(compiled, lever_params(scenario.levers), observations, outputs)
+    inputs = scenario_inputs(scenario, settings, compiled, uncertainty_draws=prior)
+    return Likelihood(compiled, inputs, observations, outputs)
 
 
 # --- the result ------------------------------------------------------------------------------
@@ -398,7 +415,8 @@ def _temper_populations(
                 moved = np.sqrt(1 - step**2) * coords + step * noise
                 proposals.append((moved, moved @ basis.T @ whiten.T))
             stacked = np.vstack([proposal for _, proposal in proposals])
-            new_residuals = likelihood.residuals(space.values(stacked))
+            carried = np.concatenate([p.members[p.ancestors] for p in active])
+            new_residuals = likelihood.residuals(space.values(stacked), carried)
             start = 0
             for p, (moved, proposal) in zip(active, proposals, strict=True):
                 size = len(proposal)
@@ -455,7 +473,8 @@ def condition(
     Args:
         scenario: the scenario; its priors are conditioned (a ``posterior`` it names is
             ignored: conditioning always starts from the distributions).
-        observations: rows ``variable, year, value, sd`` (``sim.observed.load_observed``).
+        observations: rows ``variable, year, value, sd`` (``sim.observed.load_observed``);
+            those of the scenario's drivers and paths are left out (with a progress line).
         draws, seed, sampler: override the scenario's Monte Carlo settings.
         model: the ``.mdl`` file (default: the project's model).
         tempering: bridge prior and posterior by tempering when plain importance weights are
@@ -468,10 +487,25 @@ def condition(
     """
     settings = monte_carlo_settings(scenario, draws, seed, sampler)
     compiled = compile_model(model)
-    likelihood = _likelihood(scenario, observations, compiled)
+    imposed = observations["variable"].isin(scenario.exogenous())
+    if imposed.any():
+        names = ", ".join(dict.fromkeys(observations.loc[imposed, "variable"]))
+        if progress is not None:
+            progress(
+                f"observations of {names} not conditioned on: the scenario imposes them as "
+                "data (drivers) or draws them as paths, so they say nothing about its "
+                "uncertainties"
+            )
+        observations = observations[~imposed]
+        if observations.empty:
+            raise CalibrationError(
+                "every observation is of a driver or a path of the scenario: nothing to "
+                "condition its uncertainties on"
+            )
     space = normal_scores(scenario)
     u = prior_uniforms(scenario, settings)
     prior = {name: space.distributions[name].ppf(u[:, k]) for k, name in enumerate(space.names)}
+    likelihood = _likelihood(scenario, observations, compiled, settings, prior)
     scores = stats.norm.ppf(u)
     prior_residuals = likelihood.residuals(prior)
     prior_loglik = log_likelihood(prior_residuals)
@@ -641,15 +675,28 @@ def synthetic_observations(
     seed: int,
     model: str | Path | None = None,
 ) -> pd.DataFrame:
-    """Made-up observations: one model run with the scenario's levers and ``parameters``
-    (other constants at their defaults), plus Gaussian noise of sd ``relative_sd`` × value.
+    """Made-up observations: one model run with the scenario's levers, drivers, its paths on
+    their central values (every shock zero, ``central_exogenous``) and ``parameters`` (other
+    constants at their defaults), plus Gaussian noise of sd ``relative_sd`` × value.
 
     Returns the ``sim.observed`` columns, ``source`` saying SYNTHETIC.
     """
     compiled = compile_model(model)
+    at_defaults = {name: np.array([compiled.constants[name]]) for name in scenario.uncertainties}
+    inputs = scenario_inputs(
+        scenario,
+        monte_carlo_settings(scenario, draws=1),
+        compiled,
+        uncertainty_draws=at_defaults,
+    )
     drawn = {name: np.array([float(value)]) for name, value in parameters.items()}
+    central = central_exogenous(scenario, compiled)
     times, values = simulate_draws(
-        compiled, 1, lever_params(scenario.levers), drawn, list(dict.fromkeys(variables))
+        compiled,
+        1,
+        inputs.fixed | central,
+        {k: v for k, v in inputs.per_draw.items() if k not in central} | drawn,
+        list(dict.fromkeys(variables)),
     )
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(SAMPLE_STREAM, 1)))
     rows = []
@@ -681,19 +728,32 @@ def conditioned_ensembles(
 ) -> tuple[xr.Dataset, xr.Dataset]:
     """Ensembles (``sim.results`` layout) of the prior draws and of the posterior draws (the
     same Dataset for importance weighting); the posterior's draws carry
-    ``conditioned.weights``. ``extra_outputs`` default to the observed variables."""
+    ``conditioned.weights`` and the paths of the prior draws they descend from
+    (``conditioned.ancestors``). ``extra_outputs`` default to the observed variables."""
     extra = (
         list(dict.fromkeys(conditioned.observations["variable"]))
         if extra_outputs is None
         else extra_outputs
     )
+    seed = conditioned.settings.seed
+    n = conditioned.n_draws
     prior = run_ensemble(
-        scenario, uncertainty_draws=conditioned.prior, extra_outputs=extra, model=model
+        scenario,
+        seed=seed,
+        uncertainty_draws=conditioned.prior,
+        path_index=np.arange(n),
+        extra_outputs=extra,
+        model=model,
     )
     if conditioned.method == "importance":
         return prior, prior
     posterior = run_ensemble(
-        scenario, uncertainty_draws=conditioned.draws, extra_outputs=extra, model=model
+        scenario,
+        seed=seed,
+        uncertainty_draws=conditioned.draws,
+        path_index=conditioned.ancestors,
+        extra_outputs=extra,
+        model=model,
     )
     return prior, posterior
 

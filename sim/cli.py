@@ -15,6 +15,7 @@ from sim.commands.common import (
     SeedOption,
     fail,
     monte_carlo_or_exit,
+    note,
 )
 from sim.errors import InnosimError
 from sim.paths import DEFAULT_SCENARIO_PATH
@@ -186,7 +187,7 @@ def run(
     try:
         loaded = load_scenario(scenario, model=model)
         settings = monte_carlo_or_exit(loaded, draws, seed)
-        history = load_observed(loaded.history, model=model) if loaded.history else None
+        history = load_observed(loaded.history, model=model, note=note) if loaded.history else None
         with typer.progressbar(
             length=settings.draws, label=f"{scenario.name}", file=sys.stderr
         ) as bar:

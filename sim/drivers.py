@@ -1,10 +1,23 @@
 """Which uncertainties decide whether a target is reachable? The runs behind
 ``innosim sensitivity`` and ``innosim discover``.
 
-A thin layer over the pure pieces: it builds the inputs (``sim.analysis.sensitivity.design``
-or ``sim.sampling.sample``), runs the engine on all of them in chunks keeping only each
-target's variable in its year (``target_values``), and hands the values to the analysis
-(``sensitivity_table``, ``discover``).
+A thin layer over the pure pieces: it builds the inputs (``sim.ensemble.scenario_inputs``, with
+``sim.analysis.sensitivity.design`` for sensitivity), runs the engine on all of them in chunks
+keeping only each target's variable in its year (``target_values``), and hands the values to
+the analysis (``sensitivity_table``, ``discover``).
+
+A scenario's ``paths`` (yearly uncertain paths, one per draw) take part as follows:
+
+* **sensitivity**: each path is one more input of the design, standing for its whole path:
+  the design's probability ``p`` picks realisation ``floor(p × R)`` of ``R`` realisations
+  drawn as ``innosim run`` draws them (``R`` = the number of base samples; the scenario's
+  seed). Its index measures how much the path as a whole (not one year of it) matters.
+  Morris' grid has ``MORRIS_LEVELS`` levels, so it sees that many realisations of each path.
+* **discover**: the draws keep their paths; PRIM is given, besides the uncertainties, each
+  path's mean over its drawn years (column ``<name> (mean <first>-<last>)``), so a box can say
+  "when the coal price averages below …".
+
+Drivers are imposed data, the same in every run.
 """
 
 from __future__ import annotations
@@ -20,7 +33,14 @@ import pandas as pd
 from sim.analysis import sensitivity as sa
 from sim.analysis.targets import met
 from sim.engine import CompiledModel, TimePath, compile_model, simulate
-from sim.ensemble import DEFAULT_CHUNK_SIZE, draw_uncertainties, lever_params, monte_carlo_settings
+from sim.ensemble import (
+    DEFAULT_CHUNK_SIZE,
+    ExogenousSeries,
+    PerDraw,
+    draw_rows,
+    monte_carlo_settings,
+    scenario_inputs,
+)
 from sim.scenario import Correlation, Scenario, Target
 from sim.vensim import model_documentation
 
@@ -39,14 +59,15 @@ def target_values(
     compiled: CompiledModel,
     targets: Sequence[Target],
     fixed: Mapping[str, float | TimePath],
-    drawn: Mapping[str, np.ndarray],
+    drawn: Mapping[str, PerDraw],
     n_runs: int,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: Progress | None = None,
 ) -> dict[str, np.ndarray]:
     """Simulate ``n_runs`` runs in chunks and keep each target's variable in its year.
 
-    ``fixed`` parameters hold for every run, ``drawn`` ones are arrays of length ``n_runs``.
+    ``fixed`` parameters hold for every run, ``drawn`` ones are arrays of length ``n_runs``
+    or per-draw ``TimePath``s of ``n_runs`` rows.
     Returns ``{target name: array (n_runs,)}`` in model units (values do not depend on
     ``chunk_size``). Raises ``ValueError`` for a target year that is not a save time.
     """
@@ -64,13 +85,23 @@ def target_values(
     values = {target.name: np.empty(n_runs) for target in targets}
     for start in range(0, n_runs, chunk_size):
         stop = min(start + chunk_size, n_runs)
-        params = dict(fixed) | {name: column[start:stop] for name, column in drawn.items()}
+        params = dict(fixed) | {
+            name: draw_rows(column, start, stop) for name, column in drawn.items()
+        }
         result = simulate(compiled, stop - start, params, outputs)
         for target in targets:
             values[target.name][start:stop] = result[target.variable][:, columns[target.name]]
         if progress is not None:
             progress(stop - start)
     return values
+
+
+def path_mean(series: ExogenousSeries) -> tuple[str, np.ndarray]:
+    """A path's mean over its drawn years, per draw, and its column name
+    ``<name> (mean <first>-<last>)`` (scenario discovery's summary of a path)."""
+    drawn = series.years >= series.first_drawn
+    last = int(series.years[-1])
+    return f"{series.name} (mean {series.first_drawn}-{last})", series.values[:, drawn].mean(1)
 
 
 def parameter_labels(compiled: CompiledModel, names: Sequence[str]) -> dict[str, str]:
@@ -112,27 +143,43 @@ def run_sensitivity(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: Progress | None = None,
 ) -> SensitivityRun:
-    """Global sensitivity of every target of ``scenario`` to its uncertainties.
+    """Global sensitivity of every target of ``scenario`` to its uncertainties and paths.
 
     The uncertainties are sampled independently (SALib design mapped through each one's
-    ``ppf``; correlations ignored), the levers fixed; ``samples`` defaults to
+    ``ppf``; correlations ignored), each path is one input picking one of ``samples``
+    realisations (module doc), the levers and drivers fixed; ``samples`` defaults to
     ``DEFAULT_SAMPLES[method]``, ``seed`` to the scenario's. Raises ``ValueError`` for a bad
-    method or sample size or a scenario without uncertainties.
+    method or sample size or a scenario without uncertainties or paths.
     """
     samples = DEFAULT_SAMPLES.get(method, 0) if samples is None else samples
     sa.check_samples(method, samples)
-    seed = monte_carlo_settings(scenario, seed=seed).seed
-    names = sorted(scenario.uncertainties)
+    settings = monte_carlo_settings(scenario, draws=samples, seed=seed)
+    seed = settings.seed
+    uncertain = sorted(scenario.uncertainties)
+    paths = sorted(scenario.paths)
+    names = [*uncertain, *paths]
     if not names:
-        raise ValueError("the scenario has no uncertainties: nothing to analyse")
+        raise ValueError("the scenario has no uncertainties or paths: nothing to analyse")
     unit = sa.design(names, method, samples, seed % 2**32)
-    drawn = sa.to_model_units(unit, scenario.uncertainties, names, method)
+    drawn = sa.to_model_units(unit[:, : len(uncertain)], scenario.uncertainties, uncertain, method)
+    probabilities = sa.to_probabilities(unit[:, len(uncertain) :], method)
+    realisation = {
+        name: np.minimum((probabilities[:, j] * samples).astype(np.intp), samples - 1)
+        for j, name in enumerate(paths)
+    }
     compiled = compile_model(model)
+    # the levers, drivers and `samples` realisations of the paths; the design's values of the
+    # uncertainties (placeholders here) and its choice of realisations replace the draws
+    placeholders = {name: np.zeros(samples) for name in uncertain}
+    realisations = scenario_inputs(scenario, settings, compiled, uncertainty_draws=placeholders)
+    inputs = realisations.with_draws(
+        drawn, realisation if paths else np.zeros(len(unit), dtype=np.intp)
+    )
     values = target_values(
         compiled,
         scenario.targets,
-        lever_params(scenario.levers),
-        drawn,
+        inputs.fixed,
+        inputs.per_draw,
         len(unit),
         chunk_size,
         progress,
@@ -203,24 +250,29 @@ def run_discovery(
     from sim.analysis.discovery import discover
 
     chosen = find_target(scenario, target)
-    if not scenario.uncertainties:
-        raise ValueError("the scenario has no uncertainties: nothing to discover")
+    if not scenario.uncertainties and not scenario.paths:
+        raise ValueError("the scenario has no uncertainties or paths: nothing to discover")
     settings = monte_carlo_settings(scenario, draws, seed)
-    drawn = draw_uncertainties(scenario, settings)
     compiled = compile_model(model)
+    inputs = scenario_inputs(scenario, settings, compiled)
     values = target_values(
         compiled,
         [chosen],
-        lever_params(scenario.levers),
-        drawn,
+        inputs.fixed,
+        inputs.per_draw,
         settings.draws,
         chunk_size,
         progress,
     )[chosen.name]
     reached = met(chosen, values)
-    result = discover(
-        pd.DataFrame(drawn), ~reached if missed else reached, threshold=threshold, box=box
-    )
+    columns = pd.DataFrame(inputs.drawn, index=np.arange(settings.draws))
+    labels = parameter_labels(compiled, [*inputs.drawn, *sorted(scenario.paths)])
+    for name in sorted(scenario.paths):
+        series = inputs.exogenous[name]
+        column, mean = path_mean(series)
+        columns[column] = mean
+        labels[column] = f"{labels.pop(name)}（{series.first_drawn}–{series.years[-1]}年均值）"
+    result = discover(columns, ~reached if missed else reached, threshold=threshold, box=box)
     return DiscoveryRun(
         result=result,
         target=chosen,
@@ -228,5 +280,5 @@ def run_discovery(
         draws=settings.draws,
         seed=settings.seed,
         sampler=settings.sampler,
-        labels_zh=parameter_labels(compiled, list(drawn)),
+        labels_zh=labels,
     )

@@ -2,8 +2,10 @@
 
 Every question is answered on **common random numbers** (CRN): the uncertainties are sampled
 once (``sim.sampling.sample``; for ``random`` and ``lhs`` a given uncertainty's draws depend
-only on seed, name, number of draws and sampler) and the same draws are simulated at every
-scenario or lever setting, so differences come from the policy, not from sampling noise.
+only on seed, name, number of draws and sampler), the paths' shocks depend only on seed, name,
+year and draw (``sim.sampling.path_shocks``), and the same draws (``sim.ensemble.
+scenario_inputs``) are simulated at every scenario or lever setting, so differences come from
+the policy, not from sampling noise.
 ``Explorer`` simulates many lever settings at once by stacking (setting, draw) pairs into the
 engine's per-draw parameter arrays; the engine's draws are independent, so a draw's result
 does not depend on what it is stacked with.
@@ -16,8 +18,8 @@ Decisions (documented here and in the commands' help):
   (same draws and seed) with a note, rather than refusing a legitimate question. Targets are
   the first scenario's (the reference); a later scenario that defines a target of the same
   name differently is judged by the reference's definition, with a note.
-* **sweep/solve levers** must be constants of the model and not uncertainties of the
-  scenario; ranges must lie inside the constant's Vensim limits. A lever bound by a
+* **sweep/solve levers** must be constants of the model and not uncertainties, drivers or
+  paths of the scenario; ranges must lie inside the constant's Vensim limits. A lever bound by a
   scenario constraint (shares adding to 1) is refused unless ``--rebalance MEMBER`` (that
   member absorbs the change) or ``--rebalance proportional`` (the other members scale
   together) says how to keep the sum; the rebalanced values must stay inside their limits.
@@ -53,10 +55,10 @@ from sim.analysis.targets import met
 from sim.engine import CompiledModel, compile_model, simulate
 from sim.ensemble import (
     DEFAULT_CHUNK_SIZE,
-    draw_uncertainties,
-    lever_params,
+    EnsembleInputs,
     monte_carlo_settings,
     run_ensemble,
+    scenario_inputs,
 )
 from sim.errors import InnosimError, ScenarioError
 from sim.modelinfo import did_you_mean, unknown_name
@@ -145,6 +147,12 @@ def lever_info(
         raise ExploreError(
             f"'{name}' is an uncertainty of scenario {scenario.path.name} (drawn per draw); "
             "set it as a lever in a variant scenario to vary it here",
+            option,
+        )
+    if name in scenario.exogenous():
+        raise ExploreError(
+            f"'{name}' is imposed as data (drivers) or drawn year by year (paths) in scenario "
+            f"{scenario.path.name}; set it as a lever in a variant scenario to vary it here",
             option,
         )
     return LeverInfo(
@@ -318,8 +326,7 @@ class Explorer:
         self.settings: MonteCarlo = monte_carlo_settings(scenario, draws, seed, sampler)
         self.compiled = compile_model(model)
         self.targets = list(targets if targets is not None else scenario.targets)
-        self.drawn = draw_uncertainties(scenario, self.settings)
-        self.fixed = lever_params(scenario.levers)
+        self.inputs: EnsembleInputs = scenario_inputs(scenario, self.settings, self.compiled)
         self.chunk_size = chunk_size
         self.variables = list(dict.fromkeys(t.variable for t in self.targets))
         times = self.compiled.times()
@@ -345,16 +352,14 @@ class Explorer:
         if len(sizes) != 1:
             raise ValueError(f"every setting array must have the same length; got {sizes}")
         n_settings, n = sizes.pop(), self.draws
-        fixed = {k: v for k, v in self.fixed.items() if k not in arrays}
         out = {t.name: np.empty((n_settings, n)) for t in self.targets}
         total = n_settings * n
         for start in range(0, total, self.chunk_size):
             stop = min(start + self.chunk_size, total)
             rows = np.arange(start, stop)
             setting, draw = rows // n, rows % n
-            params = dict(fixed)
+            params = self.inputs.params(draw)
             params.update({name: a[setting] for name, a in arrays.items()})
-            params.update({name: column[draw] for name, column in self.drawn.items()})
             result = simulate(self.compiled, stop - start, params, self.variables)
             for target in self.targets:
                 out[target.name][setting, draw] = result[target.variable][

@@ -4,8 +4,10 @@ Format: UTF-8 CSV with the header ``variable,year,value,sd,source``; lines start
 and blank lines are comments. One row per observation:
 
 * ``variable``: exact Vensim name of a model variable (not a lookup or control variable);
-* ``year``: integer model year inside [INITIAL TIME, FINAL TIME] (year t = end of calendar
-  year t, so a 2020 statistic has year 2020);
+* ``year``: integer model year up to FINAL TIME (year t = end of calendar year t, so a 2020
+  statistic has year 2020). Rows before INITIAL TIME are skipped with a note where the data
+  are observations to compare with the model (``history``, ``--observed``), and kept in a
+  scenario's ``drivers`` files, where they lead the imposed series (``driver_series``);
 * ``value``: the observation, in the variable's model units;
 * ``sd``: its 1-sigma measurement error, > 0, in the same units;
 * ``source``: the public source of the value.
@@ -16,9 +18,12 @@ A (variable, year) pair may appear once. Quoted fields may contain commas, not l
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
+import numpy as np
 import pandas as pd
 from pydantic import BeforeValidator, Field, ValidationError
 
@@ -67,12 +72,18 @@ def _rows(path: Path) -> list[tuple[int, list[str]]]:
     return rows
 
 
+#: What ``load_observed`` does with rows before INITIAL TIME: skip them (with a note) or keep.
+Early = Literal["skip", "keep"]
+
+
 def load_observed(
     path: str | Path,
     *,
     model: str | Path | None = None,
     info: ModelInfo | None = None,
     check_model: bool = True,
+    early: Early = "skip",
+    note: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
     """Read and validate an observed-data CSV.
 
@@ -81,6 +92,10 @@ def load_observed(
         model: Vensim model to check variable names and years against (default: the
             project's); ``info`` (a ``ModelInfo``) may be given instead.
         check_model: ``False`` skips the checks against the model.
+        early: rows before the model's INITIAL TIME are skipped (``"skip"``, for data the
+            model is compared with) or kept (``"keep"``, for series imposed as data); rows
+            after FINAL TIME are always refused.
+        note: called with one line saying which rows were skipped, if any.
 
     Returns:
         DataFrame with columns ``variable`` (str), ``year`` (int), ``value``, ``sd`` (float,
@@ -89,7 +104,19 @@ def load_observed(
     Raises:
         ObservedDataError: naming the file, the line, the column and what was expected.
     """
-    path = Path(path)
+    frame, _ = _load(Path(path), model, info, check_model, early, note)
+    return frame
+
+
+def _load(
+    path: Path,
+    model: str | Path | None,
+    info: ModelInfo | None,
+    check_model: bool,
+    early: Early,
+    note: Callable[[str], None] | None,
+) -> tuple[pd.DataFrame, list[int]]:
+    """``load_observed``'s frame and the line number of each of its rows."""
     if check_model and info is None:
         info = model_info(model)
     rows = _rows(path)
@@ -113,6 +140,8 @@ def load_observed(
             line=header_line,
         )
     records = []
+    lines: list[int] = []
+    skipped: list[int] = []
     seen: dict[tuple[str, int], int] = {}
     for number, fields in rows[1:]:
         if len(fields) != len(header):
@@ -140,11 +169,11 @@ def load_observed(
                     field="variable",
                     line=number,
                 )
-            if not info.initial_time <= row.year <= info.final_time:
+            if row.year > info.final_time:
                 raise ObservedDataError(
                     path,
                     f"year {row.year} is outside the model's horizon "
-                    f"[{info.initial_time:g}, {info.final_time:g}]",
+                    f"[{info.initial_time:g}, {info.final_time:g}] (after FINAL TIME)",
                     field="year",
                     line=number,
                 )
@@ -158,6 +187,122 @@ def load_observed(
                 line=number,
             )
         seen[key] = number
+        if early == "skip" and info is not None and row.year < info.initial_time:
+            skipped.append(number)
+            continue
         records.append(row.model_dump())
+        lines.append(number)
+    if skipped and note is not None:
+        note(
+            f"{path.name}: {len(skipped)} row(s) before the model's INITIAL TIME "
+            f"{info.initial_time:g} skipped (lines {_ranges(skipped)})"
+        )
     frame = pd.DataFrame.from_records(records, columns=list(COLUMNS))
-    return frame.astype({"year": "int64", "value": "float64", "sd": "float64"})
+    return frame.astype({"year": "int64", "value": "float64", "sd": "float64"}), lines
+
+
+def _ranges(numbers: Sequence[int]) -> str:
+    """``1-3, 7`` for ``[1, 2, 3, 7]``."""
+    parts: list[str] = []
+    start = previous = numbers[0]
+    for number in [*numbers[1:], None]:
+        if number is not None and number == previous + 1:
+            previous = number
+            continue
+        parts.append(f"{start}" if start == previous else f"{start}-{previous}")
+        if number is not None:
+            start = previous = number
+    return ", ".join(parts)
+
+
+# --- drivers: observed series imposed as data ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class DriverSeries:
+    """The observed yearly values of one constant imposed as data (a scenario's ``drivers``).
+
+    Attributes:
+        variable: the constant's Vensim name.
+        years: the observed years, increasing (years before INITIAL TIME included).
+        values: the observations, model units.
+        files: the files the rows come from.
+    """
+
+    variable: str
+    years: np.ndarray = field(repr=False)
+    values: np.ndarray = field(repr=False)
+    files: tuple[Path, ...]
+
+    @property
+    def last_year(self) -> int:
+        """The last observed year."""
+        return int(self.years[-1])
+
+    @property
+    def last_value(self) -> float:
+        """The value observed in the last year."""
+        return float(self.values[-1])
+
+
+def driver_series(
+    files: Sequence[str | Path],
+    variables: Iterable[str],
+    *,
+    info: ModelInfo | None = None,
+) -> dict[str, DriverSeries]:
+    """The rows of ``variables`` in the observed-data ``files``, as one series per variable.
+
+    Every file is validated like any observed-data file (``load_observed``, against the model
+    when ``info`` is given), keeping rows before INITIAL TIME; the rows of other variables are
+    read and checked but not returned. With ``info``, each imposed value must lie inside the
+    constant's Vensim limits. A variable without rows is absent from the result.
+
+    Raises:
+        ObservedDataError: a bad file, a (variable, year) given in two files, or a value
+            outside the limits (naming the file, the line and the column).
+    """
+    wanted = set(variables)
+    rows: dict[str, dict[int, tuple[float, Path, int]]] = {name: {} for name in wanted}
+    for raw in files:
+        path = Path(raw)
+        frame, lines = _load(path, None, info, info is not None, "keep", None)
+        for row, line in zip(frame.itertuples(index=False), lines, strict=True):
+            if row.variable not in wanted:
+                continue
+            if info is not None:
+                low, high = info.limits(row.variable)
+                if (low is not None and row.value < low) or (high is not None and row.value > high):
+                    raise ObservedDataError(
+                        path,
+                        f"{row.value:g} is outside the Vensim limits [{_fmt(low)}, {_fmt(high)}] "
+                        f"of '{row.variable}'",
+                        field="value",
+                        line=line,
+                    )
+            earlier = rows[row.variable].get(int(row.year))
+            if earlier is not None:
+                raise ObservedDataError(
+                    path,
+                    f"'{row.variable}' in {row.year} is also given in {earlier[1].name} (line "
+                    f"{earlier[2]}); one row per variable and year across the drivers files",
+                    field="year",
+                    line=line,
+                )
+            rows[row.variable][int(row.year)] = (float(row.value), path, line)
+    out = {}
+    for name, by_year in rows.items():
+        if not by_year:
+            continue
+        years = sorted(by_year)
+        out[name] = DriverSeries(
+            variable=name,
+            years=np.array(years, dtype=int),
+            values=np.array([by_year[year][0] for year in years]),
+            files=tuple(dict.fromkeys(by_year[year][1] for year in years)),
+        )
+    return out
+
+
+def _fmt(value: float | None) -> str:
+    return "?" if value is None else f"{value:g}"

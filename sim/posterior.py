@@ -120,8 +120,9 @@ def posterior_mismatch(
     """Why ``sample`` cannot stand for a scenario's uncertainties, or ``None`` if it can.
 
     Every uncertainty must be in the sample with the same prior distribution; a sampled
-    constant that the scenario sets as a lever is replaced by the lever (the others keep
-    their joint posterior). Returns ``(uncertainty or None, message)``.
+    constant that the scenario sets otherwise (``levers``: its levers, drivers and paths) is
+    replaced by that setting (the others keep their joint posterior). Paths are never part of
+    a posterior: a run draws them afresh. Returns ``(uncertainty or None, message)``.
     """
     levers = set(levers)
     for name, distribution in uncertainties.items():
@@ -141,7 +142,8 @@ def posterior_mismatch(
     if extra:
         return None, (
             f"the posterior {sample.path.name} samples {', '.join(extra)}, which the scenario "
-            "neither draws nor sets as a lever; re-run `innosim calibrate` for this scenario"
+            "neither draws nor sets as a lever, driver or path; re-run `innosim calibrate` for "
+            "this scenario"
         )
     return None
 

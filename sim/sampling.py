@@ -27,6 +27,13 @@ Design:
   change their pairing (CRN hold for them only with the same correlations). The Spearman
   target r is converted to the Pearson correlation of normal scores, 2 sin(π r / 6).
 * **Reproducible.** The same arguments give bit-identical draws (no global random state).
+* **Paths** (a scenario's ``paths``: yearly uncertain values of a constant, one path per draw)
+  are driven by standard normal shocks ``path_shocks``: the column of calendar year ``y`` of
+  path ``name`` comes from its own stream, ``SeedSequence(seed, spawn_key=(PATH_STREAM,
+  *sha256(name)[:16], y))``, independent of the sampler, of the uncertainties and of the other
+  paths. A draw's shocks therefore depend only on (seed, name, year, draw index): common random
+  numbers hold across scenarios and lever settings with the same path name, whatever its
+  process or first year, and a run with more draws extends one with fewer.
 """
 
 from __future__ import annotations
@@ -41,11 +48,14 @@ from scipy import linalg, stats
 from scipy.stats import qmc
 
 if TYPE_CHECKING:
-    from sim.scenario import Correlation, DistributionBase
+    from sim.scenario import Correlation, DistributionBase, ProcessBase
 
 #: Samplers ``sample`` knows.
 SAMPLERS: tuple[str, ...] = ("random", "lhs", "sobol")
 _STREAM = {"random": 1, "lhs": 2, "sobol": 3}
+#: Spawn-key code of the paths' shocks (samplers use 1-3, posterior resampling 4, calibration
+#: 5-6).
+PATH_STREAM = 7
 
 
 def name_key(name: str) -> tuple[int, ...]:
@@ -175,3 +185,37 @@ def to_frame(draws: Mapping[str, np.ndarray]) -> pd.DataFrame:
     frame = pd.DataFrame(dict(draws))
     frame.index.name = "draw"
     return frame
+
+
+def path_shocks(name: str, n_draws: int, years: Sequence[int], seed: int) -> np.ndarray:
+    """Standard normal shocks of path ``name``: array ``(n_draws, len(years))``, column ``j``
+    from the stream of calendar year ``years[j]`` (see the module doc)."""
+    if n_draws < 1:
+        raise ValueError(f"n_draws must be at least 1; got {n_draws}")
+    if seed < 0:
+        raise ValueError(f"seed must be non-negative; got {seed}")
+    out = np.empty((n_draws, len(years)))
+    for j, year in enumerate(years):
+        if year < 0:
+            raise ValueError(f"years must be non-negative; got {year}")
+        key = (PATH_STREAM, *name_key(name), int(year))
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+        out[:, j] = rng.standard_normal(n_draws)
+    return out
+
+
+def draw_path(
+    name: str,
+    process: ProcessBase,
+    start_value: float,
+    years: Sequence[int],
+    n_draws: int,
+    seed: int,
+) -> np.ndarray:
+    """Draw ``n_draws`` paths of ``process`` over consecutive ``years``, starting from
+    ``start_value`` in the year before the first: array ``(n_draws, len(years))`` in the
+    constant's units (``ProcessBase.values`` of ``path_shocks``)."""
+    years = [int(year) for year in years]
+    if any(b != a + 1 for a, b in zip(years, years[1:], strict=False)):
+        raise ValueError("the years of a path must be consecutive")
+    return process.values(start_value, path_shocks(name, n_draws, years, seed))

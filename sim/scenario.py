@@ -24,12 +24,20 @@ Sections (all optional in one file; the resolved scenario needs at least one tar
 * ``posterior``: a conditioned ensemble written by ``innosim calibrate`` (NetCDF, relative to
   the file; ``sim.posterior``): the uncertainties are then drawn by resampling its posterior
   sample instead of from their distributions, which must be those it was conditioned on.
+* ``drivers``: ``{files: [observed-data CSVs], variables: [constants]}``: the constants' rows
+  in those files are imposed as data, year by year (``sim.observed.driver_series``).
+* ``paths``: ``{constant: {process: log_ar1 | ar1, persistence, volatility, ..., source |
+  reasoning}}``: a yearly uncertain path per Monte Carlo draw, continuing a driver after its
+  last observed year or starting from the constant's value in ``start`` (``ProcessBase``;
+  built by ``sim.ensemble.scenario_inputs``).
 
 Inheritance: a child's lever, uncertainty, constraint or target replaces the parent's entry of
 the same name; a lever in the child removes the parent's uncertainty of that name and vice
 versa (inherited correlations of a removed uncertainty are dropped); correlations merge by
 pair, ``monte_carlo`` by field, ``outputs`` add to the parent's; ``history`` and ``posterior``
-are replaced.
+are replaced; ``drivers`` is replaced as a whole, ``paths`` merge by name (a child's path
+removes the parent's lever or uncertainty of that name and vice versa). A driver or a path is a
+constant that is neither a lever nor an uncertainty.
 """
 
 from __future__ import annotations
@@ -204,6 +212,16 @@ def _greater(info: ValidationInfo, value: float, other: str) -> float:
     return value
 
 
+def call_text(kind: str, fields: Mapping[str, Any]) -> str:
+    """``kind(key=value, …)`` of the fields that are set, numbers as ``%g``."""
+    arguments = ", ".join(
+        f"{key}={value:g}" if isinstance(value, float) else f"{key}={value}"
+        for key, value in fields.items()
+        if value is not None
+    )
+    return f"{kind}({arguments})"
+
+
 class DistributionBase(Explained):
     """An uncertainty's distribution, in the constant's model units (via ``scipy.stats``)."""
 
@@ -230,12 +248,7 @@ class DistributionBase(Explained):
     def describe(self) -> str:
         """Short text of the distribution, e.g. ``pert(min=0.03, mode=0.05, max=0.07)``."""
         fields = self.model_dump(exclude={"source", "reasoning", "distribution"})
-        arguments = ", ".join(
-            f"{key}={value:g}" if isinstance(value, float) else f"{key}={value}"
-            for key, value in fields.items()
-            if value is not None
-        )
-        return f"{self.distribution}({arguments})"
+        return call_text(self.distribution, fields)
 
 
 class Uniform(DistributionBase):
@@ -471,6 +484,141 @@ class Constraint(StrictModel):
         return names
 
 
+# --- drivers and paths ----------------------------------------------------------------------
+
+
+def _distinct(values: list[str]) -> list[str]:
+    repeated = sorted({value for value in values if values.count(value) > 1})
+    if repeated:
+        raise ValueError(f"each entry may appear once ('{repeated[0]}' is repeated)")
+    return values
+
+
+class Drivers(StrictModel):
+    """Observed series of exogenous constants imposed as data.
+
+    ``files`` are observed-data CSVs (``sim.observed``, relative to the scenario file);
+    ``variables`` the model constants whose rows in them are imposed, year by year.
+    """
+
+    files: Annotated[list[NonEmpty], Field(min_length=1)]
+    variables: Annotated[list[NonEmpty], Field(min_length=1)]
+
+    @field_validator("files", "variables")
+    @classmethod
+    def _once(cls, values: list[str]) -> list[str]:
+        return _distinct(values)
+
+
+class DriverSet(StrictModel):
+    """The resolved ``drivers`` of a scenario: absolute file paths and the constants."""
+
+    files: tuple[Path, ...]
+    variables: tuple[str, ...]
+
+
+Persistence = Annotated[float, BeforeValidator(reject_bool), Field(ge=0, lt=1)]
+
+
+class ProcessBase(Explained):
+    """A yearly uncertain path of a constant, one per Monte Carlo draw.
+
+    ``persistence`` (in [0, 1)) and ``volatility`` (> 0, per year) define an AR(1) process
+    driven by independent standard normal shocks; ``start`` is the first drawn year (default:
+    the year after a driver's last observed year); ``min``/``max`` clip the values (not the
+    process). Subclasses define the process.
+    """
+
+    persistence: Persistence
+    volatility: Positive
+    start: Year | None = None
+    min: Number | None = None
+    max: Number | None = None
+    _bounds: ClassVar[tuple[str | None, str | None]] = ("min", "max")
+
+    @field_validator("max")
+    @classmethod
+    def _max(cls, value: float | None, info: ValidationInfo) -> float | None:
+        if value is None or info.data.get("min") is None:
+            return value
+        return _greater(info, value, "min")
+
+    def values(self, start_value: float, shocks: np.ndarray) -> np.ndarray:
+        """The path's values ``(draws, years)`` in the years after the one where it equals
+        ``start_value``, driven by the standard normal ``shocks`` ``(draws, years)``."""
+        raise NotImplementedError
+
+    def support(self) -> tuple[float, float]:
+        """Smallest and largest value the path can take (after clipping)."""
+        raise NotImplementedError
+
+    def _clip(self, values: np.ndarray) -> np.ndarray:
+        if self.min is not None or self.max is not None:
+            values = np.clip(values, self.min, self.max)
+        return values
+
+    def describe(self) -> str:
+        """Short text of the process, e.g. ``log_ar1(persistence=0.55, volatility=0.22)``."""
+        fields = self.model_dump(exclude={"source", "reasoning", "process"}, by_alias=True)
+        return call_text(self.process, fields)
+
+
+class LogAR1(ProcessBase):
+    """``log x_t = log L_t + u_t``, ``u_t = persistence u_{t-1} + volatility eps_t``,
+    ``L_t = level exp(trend (t - t0))`` (t0: the year before ``start``; ``level`` defaults
+    to the starting value, which is then the median path without ``trend``)."""
+
+    process: Literal["log_ar1"]
+    level: Positive | None = None
+    trend: Number = 0.0
+
+    def values(self, start_value: float, shocks: np.ndarray) -> np.ndarray:
+        if not start_value > 0:
+            raise ValueError(f"a log_ar1 path needs a positive starting value; got {start_value:g}")
+        level = start_value if self.level is None else self.level
+        shocks = np.atleast_2d(np.asarray(shocks, dtype=float))
+        out = np.empty_like(shocks)
+        u = np.full(shocks.shape[0], math.log(start_value / level))
+        for j in range(shocks.shape[1]):
+            u = self.persistence * u + self.volatility * shocks[:, j]
+            out[:, j] = level * math.exp(self.trend * (j + 1)) * np.exp(u)
+        return self._clip(out)
+
+    def support(self) -> tuple[float, float]:
+        low = 0.0 if self.min is None else max(self.min, 0.0)
+        return low, math.inf if self.max is None else self.max
+
+
+class AR1(ProcessBase):
+    """``x_t = mean + persistence (x_{t-1} - mean) + volatility eps_t`` (``mean`` defaults to
+    the starting value)."""
+
+    process: Literal["ar1"]
+    mean_: Annotated[Number | None, Field(alias="mean")] = None
+
+    def values(self, start_value: float, shocks: np.ndarray) -> np.ndarray:
+        mean = start_value if self.mean_ is None else self.mean_
+        shocks = np.atleast_2d(np.asarray(shocks, dtype=float))
+        out = np.empty_like(shocks)
+        x = np.full(shocks.shape[0], float(start_value))
+        for j in range(shocks.shape[1]):
+            x = mean + self.persistence * (x - mean) + self.volatility * shocks[:, j]
+            out[:, j] = x
+        return self._clip(out)
+
+    def support(self) -> tuple[float, float]:
+        return (
+            -math.inf if self.min is None else self.min,
+            math.inf if self.max is None else self.max,
+        )
+
+
+Process = Annotated[LogAR1 | AR1, Field(discriminator="process")]
+
+#: The processes a path may follow.
+PROCESSES: tuple[str, ...] = ("log_ar1", "ar1")
+
+
 class MonteCarlo(StrictModel):
     """Ensemble settings: number of draws, seed and sampler.
 
@@ -498,6 +646,8 @@ class ScenarioFile(StrictModel):
     outputs: list[NonEmpty] = []
     history: NonEmpty | None = None
     posterior: NonEmpty | None = None
+    drivers: Drivers | None = None
+    paths: dict[NonEmpty, Process] = {}
 
 
 class Scenario(StrictModel):
@@ -509,6 +659,8 @@ class Scenario(StrictModel):
         history: absolute path of the observed-data CSV, if any.
         posterior: absolute path of the conditioned ensemble (``innosim calibrate``) whose
             posterior sample the uncertainties are resampled from, if any.
+        drivers: the observed series imposed as data (absolute file paths), if any.
+        paths: the yearly uncertain paths, by constant.
         (the other fields as in ``ScenarioFile``; ``targets`` has at least one entry.)
     """
 
@@ -525,10 +677,17 @@ class Scenario(StrictModel):
     outputs: list[str] = []
     history: Path | None = None
     posterior: Path | None = None
+    drivers: DriverSet | None = None
+    paths: dict[str, Process] = {}
 
     def saved_variables(self) -> list[str]:
         """Variables to save: the targets' variables, then ``outputs`` (no repeats)."""
         return list(dict.fromkeys([t.variable for t in self.targets] + list(self.outputs)))
+
+    def exogenous(self) -> list[str]:
+        """The constants imposed as data or drawn as paths: drivers, then other paths."""
+        drivers = list(self.drivers.variables) if self.drivers is not None else []
+        return list(dict.fromkeys([*drivers, *self.paths]))
 
 
 # --- reading files ------------------------------------------------------------------------
@@ -600,8 +759,8 @@ def locate(root: yaml.Node | None, loc: Sequence[str | int]) -> tuple[str, int |
         if isinstance(node, yaml.MappingNode):
             match = next((pair for pair in node.value if pair[0].value == str(part)), None)
             if match is None:
-                if part in DISTRIBUTIONS:
-                    continue  # the discriminator tag of a distribution
+                if part in DISTRIBUTIONS or part in PROCESSES:
+                    continue  # the discriminator tag of a distribution or a process
                 parts.append(str(part))
                 node = None
                 continue
@@ -643,6 +802,9 @@ _KEY_NAMES = sorted(
             LogNormal,
             Beta,
             Choice,
+            Drivers,
+            LogAR1,
+            AR1,
         )
         for key, info in model.model_fields.items()
         for name in (info.alias or key,)
@@ -660,13 +822,12 @@ def describe_error(error: Mapping[str, Any]) -> str:
         guess = did_you_mean(key, _KEY_NAMES)
         hint = f"; did you mean '{guess}'?" if guess else ""
         return f"unknown field (not part of the scenario schema){hint}"
-    if kind == "union_tag_not_found":
-        return f"'distribution' is missing; expected one of {', '.join(DISTRIBUTIONS)}"
-    if kind == "union_tag_invalid":
-        return (
-            f"unknown distribution {error['ctx']['tag']!r}; expected one of "
-            f"{', '.join(DISTRIBUTIONS)}"
-        )
+    if kind in ("union_tag_not_found", "union_tag_invalid"):
+        process = "process" in str(error.get("ctx", {}).get("discriminator", ""))
+        key, kinds = ("process", PROCESSES) if process else ("distribution", DISTRIBUTIONS)
+        if kind == "union_tag_not_found":
+            return f"'{key}' is missing; expected one of {', '.join(kinds)}"
+        return f"unknown {key} {error['ctx']['tag']!r}; expected one of {', '.join(kinds)}"
     text = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
     if "input" in error and not isinstance(error["input"], dict | list):
         text += f"; got {error['input']!r}"
@@ -690,7 +851,8 @@ class _Where:
 
 def _validation_error(path: Path, root: yaml.Node | None, exc: ValidationError) -> ScenarioError:
     errors = exc.errors(include_url=False)
-    first = errors[0]
+    # a misspelt key is also a missing one: name the misspelling (with its suggestion) first
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     message = describe_error(first)
     if len(errors) > 1:
         message += f" (and {len(errors) - 1} more problem(s) in the file)"
@@ -742,6 +904,15 @@ def _read_file(path: Path) -> tuple[ScenarioFile, yaml.Node]:
                 "uncertainties",
                 name,
             )
+    for name in parsed.paths:
+        for kind, entries in (("a lever", parsed.levers), ("an uncertainty", parsed.uncertainties)):
+            if name in entries:
+                raise here.error(
+                    f"'{name}' is both a path and {kind} in this file; a constant is set "
+                    "(lever), drawn once per draw (uncertainty) or drawn year by year (path)",
+                    "paths",
+                    name,
+                )
     return parsed, root
 
 
@@ -761,10 +932,18 @@ def _merge(
     origins: _Origins = dict(parent_origins)
     levers = dict(parent.levers) if parent else {}
     uncertainties: dict[str, Any] = dict(parent.uncertainties) if parent else {}
+    paths: dict[str, Any] = dict(parent.paths) if parent else {}
     for name in own.uncertainties:
         levers.pop(name, None)
     for name in own.levers:
         uncertainties.pop(name, None)
+    for name in [*own.levers, *own.uncertainties]:
+        paths.pop(name, None)
+    for name, process in own.paths.items():
+        levers.pop(name, None)
+        uncertainties.pop(name, None)
+        paths[name] = process
+        origins[("paths", name)] = _Where(path, root, ("paths", name))
     for name, lever in own.levers.items():
         levers[name] = lever
         origins[("levers", name)] = _Where(path, root, ("levers", name))
@@ -810,6 +989,14 @@ def _merge(
         posterior = (path.parent / own.posterior).resolve()
         origins[("posterior",)] = _Where(path, root, ("posterior",))
 
+    drivers = parent.drivers if parent else None
+    if own.drivers is not None:
+        drivers = DriverSet(
+            files=tuple((path.parent / name).resolve() for name in own.drivers.files),
+            variables=tuple(own.drivers.variables),
+        )
+        origins[("drivers",)] = _Where(path, root, ("drivers",))
+
     merged = {
         "title": own.title,
         "description": own.description,
@@ -822,6 +1009,8 @@ def _merge(
         "outputs": outputs,
         "history": history,
         "posterior": posterior,
+        "drivers": drivers,
+        "paths": paths,
     }
     return merged, origins
 
@@ -992,6 +1181,142 @@ def _check_constraints(
         raise cwhere.error(message)
 
 
+def _article(word: str) -> str:
+    return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
+
+
+def _check_exogenous(
+    scenario: Scenario, origins: _Origins, info: ModelInfo | None, leaf: _Where
+) -> None:
+    """Drivers and paths: files, rows, names, kinds, conflicts, years and limits."""
+    from sim.observed import driver_series
+
+    constants = [n for n in info.docs if info.kind(n) == "constant"] if info is not None else []
+
+    def check_name(name: str, role: str, where: _Where, *sub: str | int) -> None:
+        if info is not None:
+            if name not in info.docs:
+                raise where.error(
+                    unknown_name(name, constants, what="a constant of the model"), *sub
+                )
+            kind = info.kind(name)
+            if kind != "constant":
+                raise where.error(
+                    f"'{name}' is {_article(kind)}; {role} replaces a constant of the model "
+                    "(make the constants it depends on drivers or paths)",
+                    *sub,
+                )
+        for section, what in (("levers", "a lever"), ("uncertainties", "an uncertainty")):
+            if name in getattr(scenario, section):
+                other = origins[(section, name)]
+                message = (
+                    f"'{name}' is both {role} and {what}; a constant is imposed as data "
+                    "(driver), drawn year by year (path), set (lever) or drawn once per draw "
+                    "(uncertainty)"
+                )
+                if other.path == leaf.path and where.path != leaf.path:
+                    raise other.error(message)
+                raise where.error(message, *sub)
+
+    series = {}
+    drivers = scenario.drivers
+    if drivers is not None:
+        where = origins[("drivers",)]
+        for index, file in enumerate(drivers.files):
+            if not file.is_file():
+                raise where.error(
+                    f"file not found: {file}; expected an observed-data CSV (data/README.md), "
+                    "relative to the scenario file",
+                    "files",
+                    index,
+                )
+        for index, name in enumerate(drivers.variables):
+            check_name(name, "a driver", where, "variables", index)
+        series = driver_series(drivers.files, drivers.variables, info=info)
+        for index, name in enumerate(drivers.variables):
+            if name not in series:
+                files = ", ".join(file.name for file in drivers.files)
+                raise where.error(
+                    f"'{name}' has no row in {files}; a driver needs observed values (rows "
+                    "'variable,year,value,sd,source' with its exact Vensim name)",
+                    "variables",
+                    index,
+                )
+
+    for name, process in scenario.paths.items():
+        where = origins[("paths", name)]
+        check_name(name, "a path", where)
+        if name in series:
+            last = series[name].last_year
+            if process.start is not None and process.start <= last:
+                raise where.error(
+                    f"start {process.start} is not after the last observed year {last} of the "
+                    f"driver '{name}'; a path continues the observed series",
+                    "start",
+                )
+            first = last + 1 if process.start is None else process.start
+            start_value: float | None = series[name].last_value
+            origin = f"its last observed value ({last})"
+        elif process.start is None:
+            raise where.error(
+                f"'start' is required: '{name}' is not a driver, so the first drawn year must "
+                "be given",
+                "start",
+            )
+        else:
+            first = process.start
+            start_value = info.defaults[name] if info is not None else None
+            origin = "the constant's value in the model"
+        if info is None:
+            continue
+        if not info.initial_time <= first <= info.final_time:
+            raise where.error(
+                f"the path would start in {first}, outside the model's horizon "
+                f"[{info.initial_time:g}, {info.final_time:g}]"
+                + ("" if process.start is not None else f" (the driver is observed to {last})"),
+                *(("start",) if process.start is not None else ()),
+            )
+        if process.process == "log_ar1" and start_value is not None and not start_value > 0:
+            raise where.error(
+                f"a log_ar1 path starts from {origin}, {start_value:g}; it must be positive "
+                "(use ar1 for a variable that can be 0 or negative)",
+                "process",
+            )
+        low, high = info.limits(name)
+        s_low, s_high = process.support()
+        if low is not None and s_low < low:
+            raise where.error(
+                f"the path can reach {s_low:g}, below the Vensim limits [{_fmt(low)}, "
+                f"{_fmt(high)}] of '{name}'; give 'min' (at least {low:g}) to clip it",
+                "min",
+            )
+        if high is not None and s_high > high:
+            raise where.error(
+                f"the path can reach {s_high:g}, above the Vensim limits [{_fmt(low)}, "
+                f"{_fmt(high)}] of '{name}'; give 'max' (at most {high:g}) to clip it",
+                "max",
+            )
+
+    exogenous = set(scenario.exogenous())
+    for constraint in scenario.constraints:
+        for index, name in enumerate(constraint.sum):
+            if name not in exogenous:
+                continue
+            message = (
+                f"'{name}' is bound by constraint '{constraint.name}' (its members must add to "
+                f"{constraint.equals:g}) but imposed as data or drawn as a path, which would "
+                "break the sum; set it as a lever instead"
+            )
+            if name in scenario.paths and origins[("paths", name)].path == leaf.path:
+                raise origins[("paths", name)].error(message)
+            declared = origins.get(("drivers",))
+            if drivers is not None and declared is not None and declared.path == leaf.path:
+                position = drivers.variables.index(name) if name in drivers.variables else None
+                if position is not None:
+                    raise declared.error(message, "variables", position)
+            raise origins[("constraints", constraint.name)].error(message, "sum", index)
+
+
 def _check_settings(scenario: Scenario, origins: _Origins, leaf: _Where) -> None:
     settings = scenario.monte_carlo
     if settings.sampler == "sobol" and settings.draws & (settings.draws - 1):
@@ -1028,7 +1353,9 @@ def _check_posterior(path: Path, scenario: Scenario, origins: _Origins) -> None:
         sample = read_posterior(path)
     except PosteriorError as exc:
         raise declared.error(exc.message) from None
-    problem = posterior_mismatch(sample, scenario.uncertainties, scenario.levers)
+    problem = posterior_mismatch(
+        sample, scenario.uncertainties, [*scenario.levers, *scenario.exogenous()]
+    )
     if problem is not None:
         name, message = problem
         where = origins.get(("uncertainties", name), declared) if name else declared
@@ -1071,6 +1398,7 @@ def _resolve(
     _check_correlations(scenario, origins, leaf)
     _check_constraints(scenario, origins, info, leaf)
     _check_settings(scenario, origins, leaf)
+    _check_exogenous(scenario, origins, info, leaf)
     declared = origins.get(("history",))
     if scenario.history is not None and declared is not None and declared.path == path:
         from sim.observed import load_observed
@@ -1160,18 +1488,37 @@ def scenario_schema() -> dict[str, Any]:
 def canonical_content(scenario: Scenario) -> dict[str, Any]:
     """The resolved content that defines a scenario's results, as plain JSON data.
 
-    File locations are left out (moving a checkout does not change it); the history file is
-    represented by the sha256 of its bytes.
+    File locations are left out (moving a checkout does not change it); the history, posterior
+    and drivers files are represented by the sha256 of their bytes. Sections a scenario does not
+    use (drivers, paths, posterior) are left out, so adding them to the format changed no
+    existing digest.
     """
     data = scenario.model_dump(
-        mode="json", by_alias=True, exclude={"path", "chain", "history", "posterior"}
+        mode="json",
+        by_alias=True,
+        exclude={"path", "chain", "history", "posterior", "drivers", "paths"},
     )
     data["history_sha256"] = (
         hashlib.sha256(scenario.history.read_bytes()).hexdigest() if scenario.history else None
     )
     if scenario.posterior is not None:  # absent otherwise: digests without a posterior unchanged
         data["posterior_sha256"] = hashlib.sha256(scenario.posterior.read_bytes()).hexdigest()
+    if scenario.drivers is not None:  # absent otherwise, like the posterior's
+        data["drivers"] = {
+            "variables": list(scenario.drivers.variables),
+            "files_sha256": [file_sha256(path) for path in scenario.drivers.files],
+        }
+    if scenario.paths:
+        data["paths"] = {
+            name: process.model_dump(mode="json", by_alias=True)
+            for name, process in scenario.paths.items()
+        }
     return data
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 (hex) of a file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def scenario_digest(scenario: Scenario | str | Path) -> str:

@@ -73,7 +73,9 @@ def test_check_finds_units_error(tmp_path: Path, real_model: Path) -> None:
     copy = tmp_path / real_model.name
     text = real_model.read_text(encoding="utf-8")
     broken = text.replace(
-        "GDP*GDP Growth Rate\n\t~\tCNY100M/(Year*Year)", "GDP*GDP Growth Rate\n\t~\tCNY100M/Year", 1
+        "Non Resource Real GDP*Non Resource Real Growth Rate\n\t~\tCNY100M/(Year*Year)",
+        "Non Resource Real GDP*Non Resource Real Growth Rate\n\t~\tCNY100M/Year",
+        1,
     )
     assert broken != text
     copy.write_text(broken, encoding="utf-8")
@@ -82,14 +84,18 @@ def test_check_finds_units_error(tmp_path: Path, real_model: Path) -> None:
     )
     result = runner.invoke(app, ["check", "--model", str(copy)])
     assert result.exit_code == 1
-    assert "GDP Increase" in result.stderr
+    assert "Non Resource Real GDP Increase" in result.stderr
 
 
 def test_sketch_check_stale(tmp_path: Path, real_model: Path) -> None:
     copy = tmp_path / real_model.name
     text = real_model.read_text(encoding="utf-8")
     copy.write_text(
-        text.replace("GDP*GDP Growth Rate\n", "GDP*GDP Growth Rate*Economy Scale Index\n", 1),
+        text.replace(
+            "Non Resource Real GDP*Non Resource Real Growth Rate\n",
+            "Non Resource Real GDP*Non Resource Real Growth Rate*Non Resource Economy Index\n",
+            1,
+        ),
         "utf-8",
     )
     assert runner.invoke(app, ["sketch", "--check", "--model", str(copy)]).exit_code == 1

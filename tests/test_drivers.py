@@ -27,7 +27,8 @@ def test_baseline_sensitivity_has_a_row_per_target_and_parameter(
     baseline, method: str, samples: int, runs_per_sample: int
 ) -> None:
     result = run_sensitivity(baseline, method, samples, seed=1)
-    k = len(baseline.uncertainties)
+    parameters = [*baseline.uncertainties, *baseline.paths]  # a path is one input as a whole
+    k = len(parameters)
     assert result.runs == samples * (k + runs_per_sample)
     table = result.table
     assert list(table.columns) == table_columns(method)
@@ -35,7 +36,7 @@ def test_baseline_sensitivity_has_a_row_per_target_and_parameter(
     for target in baseline.targets:
         for output in ("value", "reached"):
             rows = table[(table["target"] == target.name) & (table["output"] == output)]
-            assert sorted(rows["parameter"]) == sorted(baseline.uncertainties)
+            assert sorted(rows["parameter"]) == sorted(parameters)
     assert set(result.reached) == {t.name for t in baseline.targets}
     assert all(0 <= share <= 1 for share in result.reached.values())
     assert result.labels_zh["HTE Recertification Share"] != "HTE Recertification Share"
@@ -77,7 +78,10 @@ def test_discovery_on_the_baseline(baseline) -> None:
     assert 0 < result.base_rate < 1
     trajectory = result.trajectory
     assert trajectory["mass"].iloc[0] == 1 and trajectory["mass"].min() < 1
-    assert set(result.box["parameter"]) <= set(baseline.uncertainties)
+    path_means = {f"{name} (mean 2016-2035)" for name in baseline.paths} | {
+        f"{name} (mean 2021-2035)" for name in baseline.paths
+    }
+    assert set(result.box["parameter"]) <= set(baseline.uncertainties) | path_means
 
     missed = run_discovery(
         baseline, "technology_contract_turnover_2025", missed=True, draws=600, seed=3

@@ -28,7 +28,7 @@ def test_results_are_labelled(results, baseline):
     assert results.sizes["draw"] == 64
     assert results["time"].values[0] == 2015 and results["time"].values[-1] == 2035
     outcomes = names_with_role(results, OUTCOME)
-    assert set(outcomes) == set(baseline.saved_variables())
+    assert set(outcomes) == set(baseline.saved_variables()) | set(baseline.exogenous())
     assert set(names_with_role(results, UNCERTAINTY)) == set(baseline.uncertainties)
     hte = results[slug("High Tech Enterprises")]
     assert hte.dims == ("draw", "time") and hte.attrs["units"] == "Firm"

@@ -132,7 +132,7 @@ def test_sweep_is_monotone_where_the_model_is(baseline) -> None:
     [
         ("Fiscal Innovation Share Flor", "did you mean 'Fiscal Innovation Share Floor'"),
         ("High Tech Enterprises", "is a stock"),
-        ("Projected Trend GDP Growth Rate", "is an uncertainty"),
+        ("Projected Non Resource Real Growth Rate", "is an uncertainty"),
     ],
 )
 def test_bad_lever_names(baseline, lever: str, message: str) -> None:
@@ -157,7 +157,7 @@ def test_constrained_lever_needs_a_rebalance_rule(baseline) -> None:
     with pytest.raises(ExploreError, match="nothing to rebalance"):
         sweep_levers(baseline, [LeverRange(FLOOR, 0.01, 0.03, 3)], ["Talent Allocation Share"],
                      draws=8)  # fmt: skip
-    result = sweep_levers(baseline, lever, ["proportional"], draws=8)
+    result = sweep_levers(baseline, lever, ["proportional"], draws=16)
     members = next(c for c in baseline.constraints if c.name == "allocation_shares").sum
     np.testing.assert_allclose(sum(result.settings[m] for m in members), 1.0)
 

@@ -25,7 +25,8 @@ def test_changzhi_file() -> None:
     assert facts[("High Tech Enterprises", 2020)] == 178
     assert facts[("RD Intensity", 2020)] == 0.0096
     assert facts[("Government Innovation Share Of Expenditure", 2020)] == 0.0319
-    assert len(facts) == 16
+    assert facts[("Real GDP", 2020)] == 1599.3
+    assert len(facts) == 17
     assert (frame["sd"] > 0).all() and frame["source"].str.len().min() > 10
     assert frame["year"].dtype == "int64"
 
@@ -51,7 +52,7 @@ def test_quoted_commas(tmp_path: Path) -> None:
         ("High Tech Enterprises,2020,178,0,x\n", "sd", "greater than 0"),
         ("High Tech Enterprises,2020,178,-1,x\n", "sd", "greater than 0"),
         ("High Tech Enterprises,2020,178,5,\n", "source", "at least 1 character"),
-        ("Historical Revenue Share Of GDP,2020,0.1,0.01,x\n", "variable", "lookup"),
+        ("Cultivation Effect Lookup,2020,0.1,0.01,x\n", "variable", "lookup"),
         (GOOD, "year", "duplicate observation"),
     ],
 )

@@ -151,8 +151,10 @@ def indices(
 
     Returns one row per input (column ``parameter`` plus ``INDEX_COLUMNS[method]``; the
     ``*_conf`` columns are half-widths of 95 % bootstrap intervals). An output that does not
-    vary has no indices: every index is NaN then. Raises ``ValueError`` when ``y`` is not
-    finite everywhere (the estimators need every run of the design).
+    vary has no indices: every index is NaN then (for Sobol', also when only the A and B runs
+    of the design do not vary: the estimators are normalised by their variance). Raises
+    ``ValueError`` when ``y`` is not finite everywhere (the estimators need every run of the
+    design).
     """
     y = np.asarray(y, dtype=float)
     columns = INDEX_COLUMNS[_checked(method)]
@@ -165,6 +167,12 @@ def indices(
         return frame
     spec = problem(names)
     if method == "sobol":
+        step = len(names) + 2  # a block per base sample: A, the D mixed rows AB, B
+        if is_constant(np.r_[y[0::step], y[step - 1 :: step]]):
+            # Saltelli's estimators divide by the variance of the A and B runs: none to divide by
+            for column in columns:
+                frame[column] = np.nan
+            return frame
         result = sobol_analyze.analyze(
             spec,
             y,

@@ -21,6 +21,7 @@ from sim.commands.common import (
     default_out,
     fail,
     monte_carlo_or_exit,
+    note,
 )
 from sim.errors import InnosimError
 
@@ -79,7 +80,7 @@ def calibrate(
             raise typer.BadParameter(
                 f"{scenario} names no history file; give the observed data", param_hint="--observed"
             )
-        data = load_observed(path, model=model)
+        data = load_observed(path, model=model, note=note)
         settings = monte_carlo_or_exit(loaded, draws, seed)
         conditioned = condition(
             loaded,
@@ -184,8 +185,8 @@ def assess(
     language = lang.value
     try:
         loaded = load_scenario(scenario, model=model)
-        data = load_observed(observed, model=model)
-        history = load_observed(loaded.history, model=model) if loaded.history else None
+        data = load_observed(observed, model=model, note=note)
+        history = load_observed(loaded.history, model=model, note=note) if loaded.history else None
         settings = monte_carlo_or_exit(loaded, draws, seed)
         search = parse_lever(lever) if lever is not None else default_lever(loaded, model)
         year = as_of if as_of is not None else int(data["year"].max())
@@ -255,6 +256,8 @@ def assess(
         f"{scenario.name} as of {result.as_of}: {result.conditioned.method}, effective sample "
         f"size {result.conditioned.ess:.0f} of {settings.draws} draws"
     )
+    for line in result.notes:
+        typer.echo(f"note: {line}")
     typer.echo(
         format_table(
             console_rows(

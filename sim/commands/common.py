@@ -61,6 +61,11 @@ def fail(exc: InnosimError) -> typer.Exit:
     return typer.Exit(EXIT_BAD_INPUT)
 
 
+def note(message: str) -> None:
+    """Print ``innosim: note: <message>`` on stderr (a decision or an adjustment made)."""
+    typer.echo(f"innosim: note: {message}", err=True)
+
+
 def default_out(command: str, scenario: Path) -> Path:
     """Default output directory of a command: ``out/<scenario name>/<command>``."""
     return Path("out") / scenario.stem / command

@@ -32,6 +32,8 @@ TEXT = {
         "distribution": "分布",
         "source": "来源与依据",
         "levers": "政策杠杆",
+        "exogenous": "外生序列（观测数据与逐年不确定路径）",
+        "series": "序列",
         "value": "取值",
         "provenance": "运行信息",
         "method": (
@@ -56,6 +58,8 @@ TEXT = {
         "distribution": "Distribution",
         "source": "Source and reasoning",
         "levers": "Policy levers",
+        "exogenous": "Exogenous series (observed data and yearly uncertain paths)",
+        "series": "Series",
         "value": "Value",
         "provenance": "Provenance",
         "method": (
@@ -114,6 +118,13 @@ _TEMPLATE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined
 <table><tr><th>{{ t.parameter }}</th><th>{{ t.value }}</th><th>{{ t.source }}</th></tr>
 {% for lever in levers %}<tr><td>{{ lever.name }}</td><td>{{ lever.value }}</td>
 <td>{{ lever.source }}</td></tr>
+{% endfor %}</table>
+{% endif %}
+{% if exogenous %}
+<h2>{{ t.exogenous }}</h2>
+<table><tr><th>{{ t.parameter }}</th><th>{{ t.series }}</th><th>{{ t.source }}</th></tr>
+{% for item in exogenous %}<tr><td>{{ item.name }}</td><td>{{ item.series }}</td>
+<td>{{ item.source }}</td></tr>
 {% endfor %}</table>
 {% endif %}
 {% if uncertainties %}
@@ -187,7 +198,8 @@ def render_report(
     description: str = "",
 ) -> str:
     """The HTML text of the report: target table, fan charts (PNG bytes by target name,
-    embedded), levers, uncertainties and the run's provenance from ``results.attrs``."""
+    embedded), levers, drivers and paths, uncertainties and the run's provenance from
+    ``results.attrs``."""
     t = TEXT[lang]
     attrs = results.attrs
     uncertainties = [
@@ -198,6 +210,15 @@ def render_report(
         }
         for data in results.data_vars.values()
         if data.attrs.get("role") == UNCERTAINTY
+    ]
+    exogenous = [
+        {
+            "name": _label(data.attrs, lang),
+            "series": data.attrs["exogenous"],
+            "source": data.attrs.get("source", ""),
+        }
+        for data in results.data_vars.values()
+        if data.attrs.get("exogenous")
     ]
     levers = [
         {"name": name, "value": lever.get("value", ""), "source": lever.get("source", "")}
@@ -221,6 +242,7 @@ def render_report(
         rows=target_rows(table, targets, lang),
         images=[(name, base64.b64encode(data).decode("ascii")) for name, data in images.items()],
         levers=levers,
+        exogenous=exogenous,
         uncertainties=uncertainties,
         provenance=provenance,
     )

@@ -179,3 +179,14 @@ def test_sensitivity_table_has_a_row_per_target_output_and_parameter() -> None:
         ("y_any", "value"),
     }
     assert (widths["widest"] > 0).all()
+
+
+def test_sobol_without_variance_in_the_base_runs_has_no_indices() -> None:
+    """A reached-or-not output that varies only in the mixed runs (AB) of a small design: the
+    estimators' normaliser (the variance of the A and B runs) is zero, so no index, no warning."""
+    names = ["a", "b"]
+    unit = sa.design(names, "sobol", 4, seed=1)
+    y = np.zeros(len(unit))
+    y[1] = 1.0  # the first AB row of the first base sample
+    frame = sa.indices(unit, y, "sobol", names)
+    assert frame.drop(columns="parameter").isna().all().all()

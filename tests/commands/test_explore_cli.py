@@ -140,7 +140,10 @@ def test_solve_budget_with_an_objective_file(tmp_path: Path, real_model: Path) -
         (["sweep", "--lever", f"{FLOOR}=0:0.1"], "NAME=START:STOP:N"),
         (["sweep", "--lever", f"{FLOOR}=0:0.1:1"], "between 2 and 1001"),
         (["sweep", "--lever", "Fund Allocation Share=0:0.3:3"], "--rebalance"),
-        (["sweep", "--lever", "Projected Trend GDP Growth Rate=0.03:0.05:3"], "uncertainty"),
+        (
+            ["sweep", "--lever", "Projected Non Resource Real Growth Rate=0.03:0.05:3"],
+            "uncertainty",
+        ),
         (["sweep"], "--lever"),
         (["solve", "--target", "high_tech_enterprises_2025", "--prob", "1.5", "--lever", FLOOR],
          "--prob"),

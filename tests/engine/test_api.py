@@ -25,7 +25,7 @@ def test_compiled_model_describes_the_model(real_model: Path) -> None:
     compiled = compile_model(real_model)
     assert compiled.constants["Initial GDP"] == pytest.approx(1195.1)
     assert "High Tech Enterprises" in compiled.variables
-    assert compiled.kinds["GDP"] == "stock"
+    assert compiled.kinds["Non Resource Real GDP"] == "stock"
     times = compiled.times()
     assert times[0] == 2015 and times[-1] == 2035 and len(times) == 21
     assert list(compiled.times(saveper=5)) == [2015, 2020, 2025, 2030, 2035]
@@ -95,7 +95,7 @@ def test_bad_params_are_refused(real_model: Path) -> None:
     with pytest.raises(EngineError, match="not a constant"):
         simulate(compiled, 3, {"High Tech Enterprises": 5.0})
     with pytest.raises(EngineError, match="TimePath can replace"):
-        simulate(compiled, 3, {"GDP": TimePath([2015, 2020], [1, 2])})
+        simulate(compiled, 3, {"Non Resource Real GDP": TimePath([2015, 2020], [1, 2])})
     with pytest.raises(EngineError, match="increasing"):
         TimePath([2020, 2015], [1, 2])
     with pytest.raises(EngineError, match="positive integer"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
@@ -30,7 +31,9 @@ def run_model(real_model) -> Runner:
         model = load_model(real_model)
         if timestamps is None:
             timestamps = np.arange(2015, 2036, dtype=float)
-        with pysd_deprecations_silenced():
+        with pysd_deprecations_silenced(), warnings.catch_warnings():
+            # a pandas Series replacing a constant is a yearly path, given on purpose
+            warnings.filterwarnings("ignore", "Replacing a constant value with a time-dependent")
             result = model.run(
                 params=dict(params or {}),
                 return_columns=list(variables),
