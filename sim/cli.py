@@ -38,14 +38,21 @@ def simulate(
     ] = DEFAULT_SCENARIO_PATH,
     model: ModelOption = None,
 ) -> None:
-    """Run the model once with its defaults and compare it with the plan's targets."""
+    """Run the model once with its defaults, the scenario's drivers as observed and its yearly
+    paths on their central values, and compare it with the plan's targets."""
     from sim import simulate as sm
+    from sim.engine import compile_model
+    from sim.ensemble import central_exogenous
     from sim.report.console import format_table
-    from sim.scenario import load_targets
+    from sim.scenario import load_scenario
 
     try:
-        targets = load_targets(scenario, model=model)
-        results = sm.run_default(targets, model=model)
+        resolved = load_scenario(scenario, model=model)
+        targets = resolved.targets
+        exogenous = (
+            central_exogenous(resolved, compile_model(model)) if resolved.exogenous() else {}
+        )
+        results = sm.run_default(targets, model=model, exogenous=exogenous)
     except InnosimError as exc:
         raise fail(exc) from None
     language = lang.value

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from sim.atomic import staged_output_dir
+from sim.engine import TimePath
 from sim.plotting import use_cjk_font
 from sim.report.console import display_width
 from sim.scenario import Language, Target
@@ -55,14 +56,28 @@ def target_variables(targets: Sequence[Target]) -> list[str]:
     return list(dict.fromkeys(target.variable for target in targets))
 
 
-def run_default(targets: Sequence[Target], model: str | Path | None = None) -> pd.DataFrame:
-    """Run the model once with its default parameters.
+def run_default(
+    targets: Sequence[Target],
+    model: str | Path | None = None,
+    exogenous: Mapping[str, TimePath] | None = None,
+) -> pd.DataFrame:
+    """Run the model once with its default parameters (PySD).
+
+    Args:
+        targets: the targets whose variables are reported.
+        model: the ``.mdl`` file (default: the project's model).
+        exogenous: yearly series replacing constants, e.g. a scenario's drivers and paths on
+            their central values (``sim.ensemble.central_exogenous``).
 
     Returns:
         Yearly values (index ``year``) of every target variable (columns, Vensim names), in
         the model's units, for the whole simulated horizon.
     """
-    return run_yearly(target_variables(targets), path=model)
+    params = {
+        name: pd.Series(list(path.values), index=list(path.times))
+        for name, path in (exogenous or {}).items()
+    }
+    return run_yearly(target_variables(targets), path=model, params=params)
 
 
 def table_years(targets: Sequence[Target]) -> list[int]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from sim.cli import app
@@ -100,3 +102,13 @@ def test_sketch_check_stale(tmp_path: Path, real_model: Path) -> None:
     )
     assert runner.invoke(app, ["sketch", "--check", "--model", str(copy)]).exit_code == 1
     assert runner.invoke(app, ["sketch", "--check", "--model", str(real_model)]).exit_code == 0
+
+
+def test_simulate_real_model_is_the_central_run(tmp_path: Path) -> None:
+    """On the baseline, the deterministic run takes the coal drivers on their central paths,
+    the inputs the defaults were fitted with: it reproduces the 2020 figures."""
+    result = _simulate("--lang", "en", "--out", str(tmp_path / "o"))
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(tmp_path / "o" / "simulate.csv", index_col="year")
+    assert frame.loc[2020, "High Tech Enterprises"] == pytest.approx(178, rel=0.01)
+    assert frame.loc[2020, "RD Intensity"] == pytest.approx(0.0096, rel=0.05)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -16,14 +17,15 @@ from sim.vensim.model import load_model, pysd_deprecations_silenced
 def run_yearly(
     variables: Sequence[str],
     path: str | os.PathLike[str] | None = None,
-    params: Mapping[str, float] | None = None,
+    params: Mapping[str, float | pd.Series] | None = None,
 ) -> pd.DataFrame:
     """Run a model once and return ``variables`` at every whole year of the run.
 
     Args:
         variables: Vensim names of the variables to report.
         path: model file (default: ``default_model_path()``).
-        params: constants to override, by Vensim name (in the model's own units).
+        params: constants to override, by Vensim name (in the model's own units): a number,
+            or a ``pandas.Series`` over model time (a path, interpolated by PySD).
 
     Returns:
         DataFrame indexed by ``year`` (int), one column per variable (Vensim name), values in
@@ -42,7 +44,9 @@ def run_yearly(
     stop = float(model.components.final_time())
     years = np.arange(math.ceil(start), math.floor(stop) + 1, dtype=float)
     try:
-        with pysd_deprecations_silenced():
+        with pysd_deprecations_silenced(), warnings.catch_warnings():
+            # a pandas Series replacing a constant is a yearly path, given on purpose
+            warnings.filterwarnings("ignore", "Replacing a constant value with a time-dependent")
             result = model.run(
                 params=dict(params or {}),
                 return_columns=list(variables),
