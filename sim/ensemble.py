@@ -89,31 +89,19 @@ def lever_params(levers: Mapping[str, Lever]) -> dict[str, float | TimePath]:
 
 def is_per_draw(value: Any) -> bool:
     """Whether ``value`` is a per-draw ``TimePath`` (values of shape ``(n_draws, times)``)."""
-    if not isinstance(value, TimePath):
-        return False
-    flag = getattr(value, "per_draw", None)
-    return bool(flag) if flag is not None else np.ndim(value.values) == 2
+    return isinstance(value, TimePath) and value.per_draw
 
 
 def draw_rows(value: PerDraw, start: int, stop: int) -> PerDraw:
     """Draws ``start`` to ``stop - 1`` of a per-draw parameter: an array of one value per draw
-    or a per-draw ``TimePath`` (``TimePath.rows``); a shared ``TimePath`` as it is."""
-    if isinstance(value, TimePath):
-        return value.rows(start, stop) if is_per_draw(value) else value
-    return value[start:stop]
+    or a per-draw ``TimePath`` (``TimePath.rows``; a shared one as it is)."""
+    return value.rows(start, stop) if isinstance(value, TimePath) else value[start:stop]
 
 
 def draw_take(value: PerDraw, index: np.ndarray) -> PerDraw:
     """The draws at ``index`` (integers, in that order) of a per-draw parameter."""
     index = np.asarray(index, dtype=np.intp)
-    if isinstance(value, TimePath):
-        if not is_per_draw(value):
-            return value
-        take = getattr(value, "take", None)
-        if take is not None:
-            return take(index)
-        return TimePath(value.times, np.asarray(value.values, dtype=float)[index])
-    return np.asarray(value)[index]
+    return value.take(index) if isinstance(value, TimePath) else np.asarray(value)[index]
 
 
 def simulate_draws(
