@@ -3,8 +3,10 @@
 Run: ``.venv/bin/python benchmarks/bench_engine.py [--sizes 1000 10000 100000]``.
 
 Draws: every uncertain constant of ``scenarios/baseline.yaml`` as a per-draw array (uniform
-over its ``min``-``max`` range, or ±30 % of the default), the rest scalar; outputs: the
-scenario's ``outputs`` completed to 20 from a fixed list, at SAVEPER over the model's whole horizon.
+over its ``min``-``max`` range, or ±30 % of the default), its drivers and yearly paths as the
+commands build them (``sim.ensemble.scenario_inputs``: a per-draw time path each), the rest
+scalar; outputs: the scenario's ``outputs`` completed to 20 from a fixed list, at SAVEPER over
+the model's whole horizon.
 """
 
 from __future__ import annotations
@@ -73,6 +75,20 @@ def _draws(ranges: dict[str, tuple[float, float]], n: int, seed: int) -> dict[st
     return {name: rng.uniform(low, high, n) for name, (low, high) in ranges.items()}
 
 
+def _exogenous(compiled, scenario: Path, n: int, seed: int) -> dict:
+    """The scenario's drivers and paths for ``n`` draws (time paths, per draw for a path)."""
+    from sim.ensemble import monte_carlo_settings, scenario_inputs
+    from sim.scenario import load_scenario
+
+    resolved = load_scenario(scenario)
+    if not resolved.exogenous():
+        return {}
+    inputs = scenario_inputs(resolved, monte_carlo_settings(resolved, n, seed), compiled)
+    return {name: inputs.fixed[name] for name in inputs.exogenous if name in inputs.fixed} | (
+        inputs.paths
+    )
+
+
 def _pysd_seconds(repeats: int) -> float:
     times = []
     for _ in range(repeats):
@@ -98,8 +114,12 @@ def main() -> None:
         f"model {compiled.path.name}: {len(compiled.variables)} variables, "
         f"{len(compiled.times())} save times, TIME STEP {compiled.time_step}"
     )
-    print(f"per-draw constants: {len(ranges)}; outputs: {len(outputs)}")
-    simulate(compiled, 10, _draws(ranges, 10, 0), outputs)  # generate + warm up
+    paths = _exogenous(compiled, args.scenario, 10, 0)
+    print(
+        f"per-draw constants: {len(ranges)}; drivers and paths: {len(paths)}; "
+        f"outputs: {len(outputs)}"
+    )
+    simulate(compiled, 10, _draws(ranges, 10, 0) | paths, outputs)  # generate + warm up
 
     pysd = _pysd_seconds(args.pysd_runs)
     print(
@@ -109,7 +129,7 @@ def main() -> None:
     )
     print(f"{'draws':>8} {'seconds':>9} {'draws/s':>11} {'x PySD/draw':>12} {'peak MiB':>9}")
     for n in args.sizes:
-        params = _draws(ranges, n, seed=n)
+        params = _draws(ranges, n, seed=n) | _exogenous(compiled, args.scenario, n, seed=n)
         best = float("inf")
         for _ in range(args.repeats):
             start = time.perf_counter()

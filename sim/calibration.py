@@ -47,6 +47,7 @@ from sim.engine import CompiledModel, compile_model
 from sim.ensemble import (
     EnsembleInputs,
     central_exogenous,
+    lever_params,
     monte_carlo_settings,
     package_versions,
     run_ensemble,
@@ -682,22 +683,9 @@ def synthetic_observations(
     Returns the ``sim.observed`` columns, ``source`` saying SYNTHETIC.
     """
     compiled = compile_model(model)
-    at_defaults = {name: np.array([compiled.constants[name]]) for name in scenario.uncertainties}
-    inputs = scenario_inputs(
-        scenario,
-        monte_carlo_settings(scenario, draws=1),
-        compiled,
-        uncertainty_draws=at_defaults,
-    )
+    fixed = lever_params(scenario.levers) | central_exogenous(scenario, compiled)
     drawn = {name: np.array([float(value)]) for name, value in parameters.items()}
-    central = central_exogenous(scenario, compiled)
-    times, values = simulate_draws(
-        compiled,
-        1,
-        inputs.fixed | central,
-        {k: v for k, v in inputs.per_draw.items() if k not in central} | drawn,
-        list(dict.fromkeys(variables)),
-    )
+    times, values = simulate_draws(compiled, 1, fixed, drawn, list(dict.fromkeys(variables)))
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(SAMPLE_STREAM, 1)))
     rows = []
     for name in variables:

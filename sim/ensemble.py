@@ -87,11 +87,6 @@ def lever_params(levers: Mapping[str, Lever]) -> dict[str, float | TimePath]:
 # --- per-draw parameters --------------------------------------------------------------------
 
 
-def is_per_draw(value: Any) -> bool:
-    """Whether ``value`` is a per-draw ``TimePath`` (values of shape ``(n_draws, times)``)."""
-    return isinstance(value, TimePath) and value.per_draw
-
-
 def draw_rows(value: PerDraw, start: int, stop: int) -> PerDraw:
     """Draws ``start`` to ``stop - 1`` of a per-draw parameter: an array of one value per draw
     or a per-draw ``TimePath`` (``TimePath.rows``; a shared one as it is)."""
@@ -348,22 +343,11 @@ class EnsembleInputs:
         """Every per-draw parameter: the uncertainties and the paths."""
         return {**self.drawn, **self.paths}
 
-    def params(self, index: slice | np.ndarray | None = None) -> dict[str, Any]:
-        """The engine's ``params`` for the draws ``index`` (a slice or integer indices;
-        ``None``: every draw)."""
-        params: dict[str, Any] = dict(self.fixed)
-        for name, value in self.per_draw.items():
-            if index is None:
-                params[name] = value
-            elif isinstance(index, slice):
-                start, stop, step = index.indices(self.n_draws)
-                if step != 1:
-                    params[name] = draw_take(value, np.arange(start, stop, step))
-                else:
-                    params[name] = draw_rows(value, start, stop)
-            else:
-                params[name] = draw_take(value, index)
-        return params
+    def params(self, index: np.ndarray) -> dict[str, Any]:
+        """The engine's ``params`` for the draws at ``index`` (integers, in that order)."""
+        return dict(self.fixed) | {
+            name: draw_take(value, index) for name, value in self.per_draw.items()
+        }
 
     def with_draws(
         self,
