@@ -25,7 +25,7 @@ from sim.paths import SCENARIO_DIR
 GOAL_SECONDS = 60.0
 
 FLOOR = "Fiscal Innovation Share Floor"
-VARIANTS = ["fiscal_share_3pct", "cultivation_doubled", "fund_leverage_high", "fund_leverage_low"]
+VARIANTS = ["fiscal_floor_9pct", "cultivation_doubled", "fund_leverage_high", "fund_leverage_low"]
 
 RUNNER = (
     "import sys, typer; from sim.commands.explore import register; "

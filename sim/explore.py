@@ -19,10 +19,16 @@ Decisions (documented here and in the commands' help):
   the first scenario's (the reference); a later scenario that defines a target of the same
   name differently is judged by the reference's definition, with a note.
 * **sweep/solve levers** must be constants of the model and not uncertainties, drivers or
-  paths of the scenario; ranges must lie inside the constant's Vensim limits. A lever bound by a
-  scenario constraint (shares adding to 1) is refused unless ``--rebalance MEMBER`` (that
-  member absorbs the change) or ``--rebalance proportional`` (the other members scale
+  paths of the scenario; ranges must lie inside the constant's Vensim range, which the model
+  states as the lever's plausible policy range (solve searches all of it by default and
+  answers "not reachable within the plausible policy range" rather than beyond it). A lever
+  bound by a scenario constraint (shares adding to 1) is refused unless ``--rebalance MEMBER``
+  (that member absorbs the change) or ``--rebalance proportional`` (the other members scale
   together) says how to keep the sum; the rebalanced values must stay inside their limits.
+* **solve in money**: the money a lever moves is found from the model's structure
+  (``nearest_money``: the lever itself when its units are money, else the nearest variables in
+  亿元 per year downstream of it), reported as the median over draws of its mean over the plan
+  years (``plan_years``), on the same draws.
 * **budget** searches splits of a constraint's members on ``search_draws`` draws sampled
   with seed + 1, then estimates the best split's probability on the scenario's own draws
   (seed): the reported probability is not inflated by the search having seen those draws.
@@ -31,7 +37,7 @@ Decisions (documented here and in the commands' help):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,8 +57,9 @@ from sim.analysis.explore import (
     smoothed_objective,
     solve_threshold,
 )
+from sim.analysis.lever_effects import lever_effects
 from sim.analysis.targets import met
-from sim.engine import CompiledModel, compile_model, simulate
+from sim.engine import CompiledModel, SimulationResult, compile_model, simulate
 from sim.ensemble import (
     DEFAULT_CHUNK_SIZE,
     EnsembleInputs,
@@ -63,7 +70,7 @@ from sim.ensemble import (
 from sim.errors import InnosimError, ScenarioError
 from sim.modelinfo import did_you_mean, unknown_name
 from sim.scenario import Constraint, MonteCarlo, Scenario, Target, node_line
-from sim.vensim import model_documentation
+from sim.vensim import ModelVariable, model_documentation, model_structure
 
 #: ``--rebalance`` value that scales the other members of a constraint together.
 PROPORTIONAL = "proportional"
@@ -97,9 +104,12 @@ class LeverInfo:
         name: Vensim name.
         value: its value in the scenario (the scenario's lever value, else the model default;
             ``nan`` for a lever the scenario sets by a time path).
-        limits: Vensim ``(min, max)``; ``None`` where open.
+        limits: Vensim ``(min, max)``; ``None`` where open. For a lever this is its
+            plausible policy range as stated in the model: searches default to it and never
+            leave it.
         units: Vensim units.
         label_zh: Chinese label from the model's comment.
+        model_file: file name of the ``.mdl`` (where the range is stated).
     """
 
     name: str
@@ -107,6 +117,7 @@ class LeverInfo:
     limits: tuple[float | None, float | None]
     units: str
     label_zh: str
+    model_file: str = ""
 
     def label(self, lang: str) -> str:
         """Display name: the Chinese label (``zh``) or the Vensim name."""
@@ -161,6 +172,7 @@ def lever_info(
         limits=compiled.limits.get(name, (None, None)),
         units=compiled.units.get(name, ""),
         label_zh=_labels(compiled).get(name, ""),
+        model_file=compiled.path.name,
     )
 
 
@@ -168,8 +180,17 @@ def _fmt(value: float | None) -> str:
     return "?" if value is None else f"{value:g}"
 
 
+def _range_text(limits: tuple[float | None, float | None]) -> str:
+    return f"[{_fmt(limits[0])}, {_fmt(limits[1])}]"
+
+
 def check_range(info: LeverInfo, low: float, high: float, option: str = "--lever") -> None:
-    """Raise ``ExploreError`` unless ``low < high`` are finite and inside the Vensim limits."""
+    """Raise ``ExploreError`` unless ``low < high`` are finite and inside the lever's plausible
+    policy range (its Vensim range in the model, ``info.limits``).
+
+    The message of a value outside names the range, says that it is the plausible policy range
+    stated in the model, and that widening it means editing that range in the ``.mdl``.
+    """
     if not (math.isfinite(low) and math.isfinite(high)):
         raise ExploreError(f"the range of '{info.name}' must be finite numbers", option)
     if not low < high:
@@ -180,19 +201,26 @@ def check_range(info: LeverInfo, low: float, high: float, option: str = "--lever
     for value in (low, high):
         if (lower is not None and value < lower) or (upper is not None and value > upper):
             raise ExploreError(
-                f"{value:g} is outside the Vensim limits [{_fmt(lower)}, {_fmt(upper)}] of "
-                f"'{info.name}'",
+                f"{value:g} is outside the plausible policy range {_range_text(info.limits)} "
+                f"of '{info.name}' stated in the model (its Vensim range); to search beyond "
+                f"it, widen that range in the model file ({info.model_file or 'the .mdl'})",
                 option,
             )
 
 
 def default_range(info: LeverInfo, option: str = "--lever") -> tuple[float, float]:
-    """The range to search when none is given: the constant's Vensim limits."""
+    """The range to search when none is given: the lever's plausible policy range, i.e. the
+    constant's Vensim range ``[min, max]`` in the model.
+
+    Raises:
+        ExploreError: the model leaves an end of the range open (``?``).
+    """
     lower, upper = info.limits
     if lower is None or upper is None:
         raise ExploreError(
-            f"'{info.name}' has no Vensim {'lower' if lower is None else 'upper'} limit; give "
-            f"the range as '{info.name}=LO:HI'",
+            f"the model states no {'lower' if lower is None else 'upper'} end of the plausible "
+            f"policy range of '{info.name}' ({_range_text(info.limits)}); give the range as "
+            f"'{info.name}=LO:HI', or state it in the model file",
             option,
         )
     return float(lower), float(upper)
@@ -337,6 +365,29 @@ class Explorer:
         """Number of draws per setting."""
         return self.settings.draws
 
+    def _runs(
+        self, settings: Mapping[str, np.ndarray], variables: Sequence[str]
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, SimulationResult]]:
+        """Simulate every (setting, draw) pair in chunks: ``(setting, draw, result)`` per chunk,
+        ``setting`` and ``draw`` the indices of the result's rows."""
+        arrays = {name: np.atleast_1d(np.asarray(v, dtype=float)) for name, v in settings.items()}
+        sizes = {a.size for a in arrays.values()} or {1}
+        if len(sizes) != 1:
+            raise ValueError(f"every setting array must have the same length; got {sizes}")
+        n_settings, n = sizes.pop(), self.draws
+        total = n_settings * n
+        for start in range(0, total, self.chunk_size):
+            stop = min(start + self.chunk_size, total)
+            rows = np.arange(start, stop)
+            setting, draw = rows // n, rows % n
+            params = self.inputs.params(draw)
+            params.update({name: a[setting] for name, a in arrays.items()})
+            yield setting, draw, simulate(self.compiled, stop - start, params, list(variables))
+
+    @staticmethod
+    def _n_settings(settings: Mapping[str, np.ndarray]) -> int:
+        return max((np.atleast_1d(np.asarray(v)).size for v in settings.values()), default=1)
+
     def values(self, settings: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Each target's variable in its year at every setting.
 
@@ -347,24 +398,36 @@ class Explorer:
         Returns:
             ``{target name: array (n_settings, draws)}`` in model units.
         """
-        arrays = {name: np.atleast_1d(np.asarray(v, dtype=float)) for name, v in settings.items()}
-        sizes = {a.size for a in arrays.values()} or {1}
-        if len(sizes) != 1:
-            raise ValueError(f"every setting array must have the same length; got {sizes}")
-        n_settings, n = sizes.pop(), self.draws
-        out = {t.name: np.empty((n_settings, n)) for t in self.targets}
-        total = n_settings * n
-        for start in range(0, total, self.chunk_size):
-            stop = min(start + self.chunk_size, total)
-            rows = np.arange(start, stop)
-            setting, draw = rows // n, rows % n
-            params = self.inputs.params(draw)
-            params.update({name: a[setting] for name, a in arrays.items()})
-            result = simulate(self.compiled, stop - start, params, self.variables)
+        n_settings = self._n_settings(settings)
+        out = {t.name: np.empty((n_settings, self.draws)) for t in self.targets}
+        for setting, draw, result in self._runs(settings, self.variables):
             for target in self.targets:
                 out[target.name][setting, draw] = result[target.variable][
                     :, self._columns[target.name]
                 ]
+        return out
+
+    def series(
+        self, settings: Mapping[str, np.ndarray], variables: Sequence[str], years: Sequence[float]
+    ) -> dict[str, np.ndarray]:
+        """Any variables of the model at the given save times, at every setting, on the same
+        draws as ``values`` (common random numbers).
+
+        Args:
+            settings: as for ``values``.
+            variables: Vensim names of the variables to keep.
+            years: save times (model time) to return.
+
+        Returns:
+            ``{variable: array (n_settings, draws, len(years))}`` in model units.
+        """
+        times = self.compiled.times()
+        columns = [_year_index(times, year) for year in years]
+        n_settings = self._n_settings(settings)
+        out = {v: np.empty((n_settings, self.draws, len(columns))) for v in variables}
+        for setting, draw, result in self._runs(settings, variables):
+            for variable in variables:
+                out[variable][setting, draw] = result[variable][:, columns]
         return out
 
     def hits(self, settings: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -558,30 +621,243 @@ def sweep_levers(
     )
 
 
+# --- lever effects --------------------------------------------------------------------------
+
+
+def plausible_range_effects(
+    explorer: Explorer, names: Sequence[str], rebalance: str = PROPORTIONAL
+) -> pd.DataFrame:
+    """Each of ``names`` at both ends of its plausible policy range (its Vensim range) against
+    the scenario as it is, on ``explorer``'s draws (``sim.analysis.lever_effects``); a lever
+    bound by a constraint moves the other members by ``rebalance``.
+
+    Raises:
+        ExploreError: a name is not a constant that can be a lever, or its range is open.
+    """
+    scenario, compiled = explorer.scenario, explorer.compiled
+    ranges = {}
+    for name in names:
+        info = lever_info(scenario, compiled, name)
+        ranges[name] = default_range(info)
+
+    def settings_for(lever: str, values: np.ndarray) -> dict[str, np.ndarray]:
+        settings = {lever: values}
+        if any(lever in constraint.sum for constraint in scenario.constraints):
+            settings |= rebalanced_settings(scenario, compiled, settings, [rebalance])
+        return settings
+
+    return lever_effects(ranges, settings_for, explorer.values, explorer.targets)
+
+
 # --- solve (one lever) ----------------------------------------------------------------------
+
+#: Units of a money flow in the model (亿元 per year).
+MONEY_FLOW_UNITS = "CNY100M/Year"
+#: Units of an amount of money in the model (亿元).
+MONEY_UNITS = "CNY100M"
+#: Constants of the model that bound the plan (model time; the plan years are after the start,
+#: up to and including the end: model time t is the end of calendar year t).
+PLAN_START = "Plan Start Time"
+PLAN_END = "Plan End Time"
+
+#: ``LeverSolution.record()["plausible"]``: how the answer stands to the lever's plausible
+#: policy range (its Vensim range in the model).
+WITHIN_PLAUSIBLE = "within the plausible policy range"
+NOT_WITHIN_PLAUSIBLE = "not reachable within the plausible policy range"
+NOT_WITHIN_SEARCHED = "not reachable within the searched range"
+
+
+def _units_key(units: str) -> str:
+    return "".join(units.split())
+
+
+def _name_key(name: str) -> str:
+    return " ".join(name.split())
+
+
+def nearest_money(
+    structure: Sequence[ModelVariable],
+    units: Mapping[str, str],
+    lever: str,
+    flow_units: str = MONEY_FLOW_UNITS,
+    amount_units: str = MONEY_UNITS,
+) -> tuple[str, ...]:
+    """The money a lever moves, found from the model's structure (no list of names).
+
+    * A lever whose own units are money (``amount_units``, e.g. ``Initial Fund Size`` in
+      亿元, or ``flow_units``) is its own money: ``(lever,)``.
+    * Otherwise the walk goes breadth-first through the lever's dependents (a variable depends
+      on every variable its equation refers to; a stock also on its inflows and outflows) and
+      stops at the first distance where variables with units ``flow_units`` (亿元 per year)
+      appear: those are returned, in the order of the model file. The walk does not go past a
+      money flow, so money further downstream (a consequence of the nearest) is not returned.
+      ``Fiscal Innovation Share Floor`` reaches ``Fiscal Innovation Input`` through
+      ``Fiscal Innovation Share``; ``Fund Allocation Share`` reaches ``Fund Budget``.
+
+    Args:
+        structure: the model's variables (``sim.vensim.model_structure``).
+        units: Vensim units by variable name (``VariableDoc.units``); names and units are
+            compared with their whitespace normalised.
+        lever: Vensim name of the lever.
+        flow_units, amount_units: the units of a money flow and of an amount of money.
+
+    Returns:
+        The names of the nearest money variables (``()`` when none is reachable or the lever
+        is not a variable of ``structure``).
+    """
+    units_by_name = {_name_key(name): _units_key(text) for name, text in units.items()}
+    flow, amount = _units_key(flow_units), _units_key(amount_units)
+    by_key = {variable.key: variable for variable in structure}
+    order = {variable.key: index for index, variable in enumerate(structure)}
+    start = next((v for v in structure if _name_key(v.name) == _name_key(lever)), None)
+    if start is None:
+        return ()
+    if units_by_name.get(start.name) in (flow, amount):
+        return (start.name,)
+    dependents: dict[str, list[str]] = {}
+    for variable in structure:
+        for reference in (*variable.references, *variable.inflows, *variable.outflows):
+            dependents.setdefault(reference, []).append(variable.key)
+    seen = {start.key}
+    frontier = [start.key]
+    while frontier:
+        following: list[str] = []
+        for key in frontier:
+            for dependent in dependents.get(key, ()):
+                if dependent not in seen and dependent in by_key:
+                    seen.add(dependent)
+                    following.append(dependent)
+        money = [k for k in following if units_by_name.get(by_key[k].name) == flow]
+        if money:
+            return tuple(by_key[k].name for k in sorted(money, key=order.__getitem__))
+        frontier = following
+    return ()
+
+
+def plan_years(
+    scenario: Scenario, compiled: CompiledModel, fallback: Sequence[int] = ()
+) -> tuple[float, ...]:
+    """The save times of the plan years: after ``Plan Start Time`` up to ``Plan End Time``
+    (the scenario's values where it sets them as constant levers, else the model's defaults;
+    2021–2025 for the Changzhi plan). A model without those constants (or a scenario that sets
+    them by a path) gives the save times from the least to the greatest year of ``fallback``
+    (the targets' years)."""
+    times = compiled.times()
+    start = end = math.nan
+    if PLAN_START in compiled.constants and PLAN_END in compiled.constants:
+        start = current_value(scenario, compiled, PLAN_START)
+        end = current_value(scenario, compiled, PLAN_END)
+    if math.isfinite(start) and math.isfinite(end) and start < end:
+        chosen = times[(times > start + 1e-9) & (times <= end + 1e-9)]
+    elif fallback:
+        first, last = min(fallback), max(fallback)
+        chosen = times[(times >= first - 1e-9) & (times <= last + 1e-9)]
+    else:
+        chosen = times[-1:]
+    return tuple(float(t) for t in chosen)
+
+
+@dataclass(frozen=True)
+class MoneyTerms:
+    """The answer of ``solve_lever`` in money (亿元).
+
+    Attributes:
+        variable: the money variable (``nearest_money``): the lever itself when its units are
+            money, else the nearest money flow downstream of it.
+        label_zh: its Chinese label.
+        units: its Vensim units (``CNY100M/Year``: 亿元 per year; ``CNY100M``: 亿元).
+        own: the money is the lever's own value (nothing simulated).
+        years: the plan years averaged (save times); ``()`` when ``own``.
+        at: the lever value the money is given at (the solution, or where the probability was
+            highest when the target is not reachable).
+        value: the money at ``at``: the median over draws of the variable's mean over
+            ``years`` (or the lever's value when ``own``).
+        current: the same at the scenario's current lever value (``nan`` when the scenario
+            sets the lever by a time path).
+    """
+
+    variable: str
+    label_zh: str
+    units: str
+    own: bool
+    years: tuple[float, ...]
+    at: float
+    value: float
+    current: float
+
+    @property
+    def per_year(self) -> bool:
+        """Whether the money is a flow (亿元 per year) rather than an amount (亿元)."""
+        return _units_key(self.units) == _units_key(MONEY_FLOW_UNITS)
+
+    def years_text(self) -> str:
+        """The averaged years as ``2021-2025`` (``""`` when none)."""
+        if not self.years:
+            return ""
+        first, last = (f"{year:g}" for year in (self.years[0], self.years[-1]))
+        return first if first == last else f"{first}-{last}"
+
+    def label(self, lang: str) -> str:
+        """Display name: the Chinese label (``zh``) or the Vensim name."""
+        return self.label_zh if lang == "zh" and self.label_zh else self.variable
 
 
 @dataclass(frozen=True)
 class LeverSolution:
-    """The answer of ``solve_lever``: the lever, the target and the ``ThresholdSolution``."""
+    """The answer of ``solve_lever``: the lever, the target, the ``ThresholdSolution`` and the
+    answer in money (``None`` when the lever reaches no money variable)."""
 
     lever: LeverInfo
     target: str
     solution: ThresholdSolution
     monte_carlo: MonteCarlo
     scenario: str = ""
+    money: MoneyTerms | None = None
+
+    @property
+    def whole_range(self) -> bool:
+        """Whether the searched range is the lever's whole plausible policy range."""
+        lower, upper = self.lever.limits
+        return (lower is not None and math.isclose(self.solution.low, lower)) and (
+            upper is not None and math.isclose(self.solution.high, upper)
+        )
+
+    @property
+    def plausible(self) -> str:
+        """How the answer stands to the plausible policy range: ``WITHIN_PLAUSIBLE`` (reached
+        or at the end of the range), ``NOT_WITHIN_PLAUSIBLE`` (not reachable anywhere in the
+        plausible policy range) or ``NOT_WITHIN_SEARCHED`` (not reachable in a narrower range
+        given by ``NAME=LO:HI``)."""
+        if self.solution.status != "not_reachable":
+            return WITHIN_PLAUSIBLE
+        return NOT_WITHIN_PLAUSIBLE if self.whole_range else NOT_WITHIN_SEARCHED
 
     def record(self) -> dict[str, object]:
-        """The answer as one flat record (the row of ``solve.csv``)."""
+        """The answer as one flat record (the row of ``solve.csv``).
+
+        ``low``/``high`` are the searched range, ``range_low``/``range_high`` the plausible
+        policy range stated in the model (``nan`` where open), ``plausible`` the wording of
+        ``LeverSolution.plausible``; the ``money_*`` fields are described in ``MoneyTerms``
+        (``money_per_year`` is the money at ``money_at`` for a flow, in 亿元 per year;
+        ``money_current_per_year`` at the scenario's current value; a lever that is itself an
+        amount of money has ``money_units`` ``CNY100M`` and its amount is ``money_at``).
+        """
         s = self.solution
+        lower, upper = self.lever.limits
+        money = self.money
+        flow = money is not None and money.per_year
         return {
             "scenario": self.scenario,
             "target": self.target,
             "level": s.level,
             "lever": self.lever.name,
+            "units": self.lever.units,
+            "range_low": math.nan if lower is None else float(lower),
+            "range_high": math.nan if upper is None else float(upper),
             "low": s.low,
             "high": s.high,
             "status": s.status,
+            "plausible": self.plausible,
             "direction": s.direction,
             "value": s.value,
             "value_low": s.value_low,
@@ -591,6 +867,13 @@ class LeverSolution:
             "prob_high": s.prob_high,
             "best_value": s.best_value,
             "best_probability": s.best_probability,
+            "current_value": self.lever.value,
+            "money_variable": money.variable if money else "",
+            "money_units": money.units if money else "",
+            "money_years": money.years_text() if money else "",
+            "money_at": money.at if money else math.nan,
+            "money_per_year": money.value if flow else math.nan,
+            "money_current_per_year": money.current if flow else math.nan,
             "draws": self.monte_carlo.draws,
             "seed": self.monte_carlo.seed,
             "sampler": self.monte_carlo.sampler,
@@ -625,6 +908,37 @@ def check_target(scenario: Scenario, name: str, option: str = "--target") -> str
     return name
 
 
+def _money_terms(
+    scenario: Scenario,
+    explorer: Explorer,
+    info: LeverInfo,
+    target: str,
+    at: float,
+    settings_at: Callable[[np.ndarray], dict[str, np.ndarray]],
+) -> MoneyTerms | None:
+    """The money of the answer: ``nearest_money`` of the lever, at ``at`` and at the current
+    value (the median over the explorer's draws of the mean over the plan years)."""
+    compiled = explorer.compiled
+    docs = model_documentation(compiled.path)
+    units = {d.name: d.units for d in docs}
+    found = nearest_money(model_structure(compiled.path), units, info.name)
+    if not found:
+        return None
+    variable = found[0]
+    doc = next(d for d in docs if _name_key(d.name) == variable)
+    if variable == _name_key(info.name):
+        return MoneyTerms(variable, doc.label_zh, doc.units, True, (), at, at, info.value)
+    fallback = [t.year for t in scenario.targets if target in (ALL_TARGETS, t.name)]
+    years = plan_years(scenario, compiled, fallback)
+    points = [at] + ([info.value] if math.isfinite(info.value) else [])
+    series = explorer.series(settings_at(np.array(points)), [variable], years)[variable]
+    medians = np.nanmedian(series.mean(axis=2), axis=1)
+    current = float(medians[1]) if len(points) > 1 else math.nan
+    return MoneyTerms(
+        variable, doc.label_zh, doc.units, False, years, at, float(medians[0]), current
+    )
+
+
 def solve_lever(
     scenario: Scenario,
     lever: str,
@@ -643,8 +957,20 @@ def solve_lever(
 ) -> LeverSolution:
     """The least (or greatest, when the probability falls with the lever) value of ``lever``
     at which ``P(target met) >= level``, on common random numbers (see
-    ``sim.analysis.explore.solve_threshold``). ``target`` may be ``all``. The range defaults to
-    the lever's Vensim limits."""
+    ``sim.analysis.explore.solve_threshold``). ``target`` may be ``all``.
+
+    The search stays inside the lever's plausible policy range, the Vensim range the model
+    states for it: that range by default, or ``[low, high]`` inside it. When no value reaches
+    the level the answer says so (``status`` ``not_reachable``) with the best probability
+    found and where. The answer is also given in money (``LeverSolution.money``): the nearest
+    money flow the lever reaches (``nearest_money``), in 亿元 per year over the plan years, at
+    the solution (at the best value when not reachable) and at the current value, on the same
+    draws.
+
+    Raises:
+        ExploreError: bad probability, target, lever, range (outside the plausible policy
+            range) or rebalancing rule.
+    """
     if not 0 < level <= 1:
         raise ExploreError(f"must lie in (0, 1]; got {level:g}", "--prob")
     check_target(scenario, target)
@@ -657,13 +983,17 @@ def solve_lever(
     rebalanced_settings(scenario, compiled, probe, rebalance)  # fails early, before any run
     explorer = Explorer(scenario, draws=draws, seed=seed, sampler=sampler, model=model)
 
-    def hits_at(values: np.ndarray) -> np.ndarray:
+    def settings_at(values: np.ndarray) -> dict[str, np.ndarray]:
         settings = {lever: values}
-        settings |= rebalanced_settings(scenario, compiled, settings, rebalance)
-        return explorer.hits(settings)[target]
+        return settings | rebalanced_settings(scenario, compiled, settings, rebalance)
+
+    def hits_at(values: np.ndarray) -> np.ndarray:
+        return explorer.hits(settings_at(values))[target]
 
     solution = solve_threshold(hits_at, low, high, level, grid_points=grid_points, xtol=xtol)
-    return LeverSolution(info, target, solution, explorer.settings, scenario.path.stem)
+    at = solution.value if solution.value is not None else solution.best_value
+    money = _money_terms(scenario, explorer, info, target, at, settings_at)
+    return LeverSolution(info, target, solution, explorer.settings, scenario.path.stem, money)
 
 
 # --- solve --budget -------------------------------------------------------------------------
@@ -891,7 +1221,9 @@ def solve_budget(
 
     Args:
         lower, upper: bounds of every share (a number for all, or by member name; members
-            not named get 0 and 1, within their Vensim limits).
+            not named get 0 and 1). A number for all and the defaults are narrowed to each
+            share's Vensim range (its plausible policy range); a bound given by name must lie
+            inside it.
         search_draws: draws per split during the search (sampled with seed + 1).
         popsize, maxiter: differential-evolution population per share and generations.
     """
@@ -917,15 +1249,23 @@ def solve_budget(
                         unknown_name(name, members, what=f"a member of '{chosen.name}'"), option
                     )
             values = [float(given.get(name, default)) for name in members]
+            named = set(given)
         else:
             values = [float(given)] * len(members)
+            named = set()
         for index, (name, value) in enumerate(zip(members, values, strict=True)):
             limit_low, limit_high = compiled.limits.get(name, (None, None))
             limit_low = 0.0 if limit_low is None else limit_low
             limit_high = chosen.equals if limit_high is None else limit_high
+            if name not in named and math.isfinite(value):
+                # a bound for every share (or the default) applies within each share's
+                # plausible policy range: a tighter range stated in the model wins
+                value = max(value, limit_low) if bound is low else min(value, limit_high)
             if not (math.isfinite(value) and limit_low <= value <= limit_high):
                 raise ExploreError(
-                    f"{value:g} for '{name}' is outside [{limit_low:g}, {limit_high:g}]", option
+                    f"{value:g} for '{name}' is outside [{limit_low:g}, {limit_high:g}], its "
+                    "plausible policy range stated in the model",
+                    option,
                 )
             bound[index] = value
     if np.any(low > high):

@@ -30,12 +30,18 @@ Sections (all optional in one file; the resolved scenario needs at least one tar
   reasoning}}``: a yearly uncertain path per Monte Carlo draw, continuing a driver after its
   last observed year or starting from the constant's value in ``start`` (``ProcessBase``;
   built by ``sim.ensemble.scenario_inputs``).
+* ``other_instruments``: ``{key: {label: {zh, en}, effect, constants, reason: {zh, en},
+  source}}``: the plan's instruments that are not levers of the scenario, with the reason
+  (``OtherInstrument``): carried by the model with an effect below the lever minimum
+  (``negligible``, naming the constants that carry it), outside the model (``not_modelled``) or
+  a national setting the city does not control (``national_setting``).
 
 Inheritance: a child's lever, uncertainty, constraint or target replaces the parent's entry of
 the same name; a lever in the child removes the parent's uncertainty of that name and vice
 versa (inherited correlations of a removed uncertainty are dropped); correlations merge by
 pair, ``monte_carlo`` by field, ``outputs`` add to the parent's; ``history`` and ``posterior``
-are replaced; ``drivers`` is replaced as a whole, ``paths`` merge by name (a child's path
+are replaced; ``drivers`` is replaced as a whole, ``other_instruments`` merge by key,
+``paths`` merge by name (a child's path
 removes the parent's lever or uncertainty of that name and vice versa). A driver or a path is a
 constant that is neither a lever nor an uncertainty.
 """
@@ -161,6 +167,38 @@ class Explained(StrictModel):
 
 
 # --- levers --------------------------------------------------------------------------------
+
+
+class OtherInstrument(StrictModel):
+    """One of the plan's instruments that a scenario does not offer as a lever, and why.
+
+    Attributes:
+        label: its name in Chinese and English.
+        effect: ``negligible`` (in the model, but over its plausible policy range it moves no
+            target's median by the lever minimum; ``constants`` names what carries it),
+            ``not_modelled`` (outside the model's boundary) or ``national_setting`` (set by the
+            state, not the city).
+        constants: the model constants that carry a ``negligible`` instrument (empty otherwise).
+        reason: why, in Chinese and English.
+        source: where the instrument and the evidence come from.
+    """
+
+    label: Localized
+    effect: Literal["negligible", "not_modelled", "national_setting"]
+    constants: list[NonEmpty] = []
+    reason: Localized
+    source: NonEmpty
+
+    @model_validator(mode="after")
+    def _constants_match_effect(self) -> OtherInstrument:
+        if self.effect == "negligible" and not self.constants:
+            raise ValueError("a 'negligible' instrument names the model 'constants' that carry it")
+        if self.effect != "negligible" and self.constants:
+            raise ValueError(
+                f"'constants' are for instruments in the model ('negligible'), not "
+                f"'{self.effect}' ones"
+            )
+        return self
 
 
 class Lever(StrictModel):
@@ -648,6 +686,7 @@ class ScenarioFile(StrictModel):
     posterior: NonEmpty | None = None
     drivers: Drivers | None = None
     paths: dict[NonEmpty, Process] = {}
+    other_instruments: dict[Identifier, OtherInstrument] = {}
 
 
 class Scenario(StrictModel):
@@ -661,6 +700,7 @@ class Scenario(StrictModel):
             posterior sample the uncertainties are resampled from, if any.
         drivers: the observed series imposed as data (absolute file paths), if any.
         paths: the yearly uncertain paths, by constant.
+        other_instruments: the plan's instruments that are not levers, by key.
         (the other fields as in ``ScenarioFile``; ``targets`` has at least one entry.)
     """
 
@@ -679,6 +719,7 @@ class Scenario(StrictModel):
     posterior: Path | None = None
     drivers: DriverSet | None = None
     paths: dict[str, Process] = {}
+    other_instruments: dict[str, OtherInstrument] = {}
 
     def saved_variables(self) -> list[str]:
         """Variables to save: the targets' variables, then ``outputs`` (no repeats)."""
@@ -997,6 +1038,11 @@ def _merge(
         )
         origins[("drivers",)] = _Where(path, root, ("drivers",))
 
+    instruments = dict(parent.other_instruments) if parent else {}
+    for key, instrument in own.other_instruments.items():
+        instruments[key] = instrument
+        origins[("other_instruments", key)] = _Where(path, root, ("other_instruments", key))
+
     merged = {
         "title": own.title,
         "description": own.description,
@@ -1011,6 +1057,7 @@ def _merge(
         "posterior": posterior,
         "drivers": drivers,
         "paths": paths,
+        "other_instruments": instruments,
     }
     return merged, origins
 
@@ -1079,6 +1126,18 @@ def _check_model(scenario: Scenario, origins: _Origins, info: ModelInfo) -> None
                 f"[{_fmt(low)}, {_fmt(high)}] of '{name}'; its support must lie inside them",
                 *((upper_field,) if upper_field else ()),
             )
+
+    for key, instrument in scenario.other_instruments.items():
+        where = origins[("other_instruments", key)]
+        for index, name in enumerate(instrument.constants):
+            known(name, where, "constants", index)
+            if info.kind(name) != "constant":
+                raise where.error(
+                    f"'{name}' is {_article(info.kind(name))}; an instrument is carried by "
+                    "constants",
+                    "constants",
+                    index,
+                )
 
     for constraint in scenario.constraints:
         where = origins[("constraints", constraint.name)]

@@ -72,7 +72,7 @@ def test_prior_draws_are_those_of_the_sampler(scenario):
 
 def test_importance_weighting_covers_the_truth_at_its_nominal_rate(scenario):
     # weak data (15 % sd, one year): plain importance weights suffice
-    hits, methods = _coverage(scenario, 40, [2020], 0.15, 1000)
+    hits, methods = _coverage(scenario, 40, [2020], 0.15, 1500)
     assert methods == {"importance"} or "importance" in methods
     assert abs(hits.mean() - 0.9) <= _tolerance(hits.size), hits.mean()
 

@@ -9,24 +9,34 @@ import pytest
 
 from sim.analysis.compare import ALL_TARGETS, compare_table
 from sim.analysis.targets import met
+from sim.engine import compile_model
 from sim.ensemble import run_ensemble
 from sim.explore import (
+    NOT_WITHIN_PLAUSIBLE,
+    NOT_WITHIN_SEARCHED,
+    WITHIN_PLAUSIBLE,
     ExploreError,
     Explorer,
     LeverRange,
     ObjectiveError,
     compare_scenarios,
     load_objective,
+    nearest_money,
+    plan_years,
     solve_budget,
     solve_lever,
     sweep_levers,
 )
-from sim.paths import DEFAULT_SCENARIO_PATH, SCENARIO_DIR
+from sim.paths import DEFAULT_SCENARIO_PATH
 from sim.results import at_year
 from sim.scenario import load_scenario
+from sim.vensim import ModelVariable, model_documentation, model_structure
 
 FLOOR = "Fiscal Innovation Share Floor"
 HTE = "high_tech_enterprises_2025"
+LABS = "provincial_key_laboratories_2025"
+#: A floor above the pre-plan share of revenue (about 7 %), so that it binds.
+HIGH_FLOOR = 0.09
 
 
 @pytest.fixture(scope="module")
@@ -34,16 +44,26 @@ def baseline(real_model):
     return load_scenario(DEFAULT_SCENARIO_PATH)
 
 
+def _floor_variant(directory: Path, floor: float):
+    path = directory / f"floor_{floor:g}.yaml"
+    path.write_text(
+        f"extends: {DEFAULT_SCENARIO_PATH}\n"
+        f"levers:\n  {FLOOR}: {{value: {floor!r}, source: test}}\n",
+        encoding="utf-8",
+    )
+    return load_scenario(path)
+
+
 @pytest.fixture(scope="module")
-def fiscal_3pct(real_model):
-    return load_scenario(SCENARIO_DIR / "fiscal_share_3pct.yaml")
+def high_floor(real_model, tmp_path_factory):
+    return _floor_variant(tmp_path_factory.mktemp("variant"), HIGH_FLOOR)
 
 
-def test_explorer_reproduces_the_ensemble_runner(baseline, fiscal_3pct) -> None:
+def test_explorer_reproduces_the_ensemble_runner(baseline, high_floor) -> None:
     """Stacked settings give exactly the runs of the scenarios that set those levers."""
     explorer = Explorer(baseline, draws=64, seed=5)
-    values = explorer.values({FLOOR: np.array([0.02, 0.03])})
-    for row, scenario in enumerate((baseline, fiscal_3pct)):
+    values = explorer.values({FLOOR: np.array([0.02, HIGH_FLOOR])})
+    for row, scenario in enumerate((baseline, high_floor)):
         results = run_ensemble(scenario, draws=64, seed=5)
         for target in baseline.targets:
             expected = at_year(results, target.variable, target.year)
@@ -63,14 +83,14 @@ def test_a_scenario_compared_with_itself_differs_by_exactly_zero(baseline) -> No
     assert len(table) == 2 * (len(baseline.targets) + 1)
 
 
-def test_compare_pairs_the_draws(baseline, fiscal_3pct) -> None:
-    comparison = compare_scenarios([baseline, fiscal_3pct], draws=128, seed=3)
+def test_compare_pairs_the_draws(baseline, high_floor) -> None:
+    comparison = compare_scenarios([baseline, high_floor], draws=128, seed=3)
     assert comparison.settings.draws == 128 and comparison.settings.seed == 3
     first, second = comparison.results
     for name in baseline.uncertainties:  # common random numbers: the same draws
         np.testing.assert_array_equal(first[_slug(name)].values, second[_slug(name)].values)
-    table = compare_table(comparison.results, ["base", "3pct"], comparison.targets)
-    labs = table[(table["target"] == "provincial_key_laboratories_2025")].iloc[1]
+    table = compare_table(comparison.results, ["base", "high"], comparison.targets)
+    labs = table[(table["target"] == LABS)].iloc[1]
     assert labs["difference"] > 0 and labs["diff_low"] > 0  # a higher floor buys laboratories
 
 
@@ -104,9 +124,10 @@ def test_sweep_shapes(baseline) -> None:
     assert len(table) == 3 * (len(baseline.targets) + 1)
     assert set(table["target"]) == {t.name for t in baseline.targets} | {ALL_TARGETS}
     assert one.hits[HTE].shape == (3, 32)
+    cultivation = LeverRange("Cultivation Allocation Share", 0.02, 0.05, 2)
     two = sweep_levers(
         baseline,
-        [LeverRange(FLOOR, 0.01, 0.05, 3), LeverRange("Cultivation Allocation Share", 0.1, 0.2, 2)],
+        [LeverRange(FLOOR, 0.01, 0.05, 3), cultivation],
         ["RD Subsidy Allocation Share"],
         draws=32,
         seed=1,
@@ -116,14 +137,15 @@ def test_sweep_shapes(baseline) -> None:
     total = (
         two.settings["Cultivation Allocation Share"] + two.settings["RD Subsidy Allocation Share"]
     )
-    np.testing.assert_allclose(total, 0.35)  # the two shares keep their sum: 0.15 + 0.20
+    shares = ("Cultivation Allocation Share", "RD Subsidy Allocation Share")
+    np.testing.assert_allclose(total, sum(baseline.levers[n].value for n in shares))  # kept
 
 
 def test_sweep_is_monotone_where_the_model_is(baseline) -> None:
     """With common random numbers, the hits at a higher floor include those at a lower one
     for the key-laboratory target (more budget, more laboratories in every draw)."""
-    result = sweep_levers(baseline, [LeverRange(FLOOR, 0.02, 0.05, 4)], draws=64, seed=2)
-    hits = result.hits["provincial_key_laboratories_2025"]
+    result = sweep_levers(baseline, [LeverRange(FLOOR, 0.02, 0.1, 5)], draws=64, seed=2)
+    hits = result.hits[LABS]
     assert np.all(hits[1:] >= hits[:-1])
 
 
@@ -140,9 +162,13 @@ def test_bad_lever_names(baseline, lever: str, message: str) -> None:
         sweep_levers(baseline, [LeverRange(lever, 0.1, 0.2, 3)], draws=8)
 
 
-def test_ranges_must_lie_inside_the_vensim_limits(baseline) -> None:
-    with pytest.raises(ExploreError, match=r"outside the Vensim limits \[0, 1\]"):
-        sweep_levers(baseline, [LeverRange(FLOOR, 0.5, 1.5, 3)], draws=8)
+def test_ranges_must_lie_inside_the_plausible_policy_range(baseline) -> None:
+    """The model states each lever's plausible policy range as its Vensim range."""
+    with pytest.raises(ExploreError, match=r"outside the plausible policy range \[0, 0.1\]"):
+        sweep_levers(baseline, [LeverRange(FLOOR, 0.05, 0.2, 3)], draws=8)
+    with pytest.raises(ExploreError, match=r"widen that range in the model file") as caught:
+        solve_lever(baseline, FLOOR, HTE, 0.8, 0.0, 0.2, draws=8)
+    assert caught.value.option == "--lever" and "0.2 is outside" in caught.value.message
     with pytest.raises(ExploreError, match="START < STOP"):
         sweep_levers(baseline, [LeverRange(FLOOR, 0.5, 0.1, 3)], draws=8)
 
@@ -152,7 +178,7 @@ def test_constrained_lever_needs_a_rebalance_rule(baseline) -> None:
     with pytest.raises(ExploreError, match="constraint 'allocation_shares'.*--rebalance"):
         sweep_levers(baseline, lever, draws=8)
     with pytest.raises(ExploreError, match="Talent Allocation Share would be"):
-        sweep_levers(baseline, [LeverRange("Fund Allocation Share", 0.1, 0.5, 3)],
+        sweep_levers(baseline, [LeverRange("Fund Allocation Share", 0.1, 0.3, 3)],
                      ["Talent Allocation Share"], draws=8)  # fmt: skip
     with pytest.raises(ExploreError, match="nothing to rebalance"):
         sweep_levers(baseline, [LeverRange(FLOOR, 0.01, 0.03, 3)], ["Talent Allocation Share"],
@@ -178,15 +204,110 @@ def test_solve_the_floor_for_high_tech_enterprises(baseline) -> None:
     if solution.status == "reached":
         assert probability(solution.value - 2e-4) < 0.8
     else:
-        assert solution.value == 0.0  # the whole range [0, 1] of the floor reaches it
+        assert solution.value == 0.0  # the lower end of the plausible range [0, 0.1]
+    assert (solution.low, solution.high) == (0.0, 0.1)  # the plausible policy range
+    record = answer.record()
+    assert (record["range_low"], record["range_high"]) == (0.0, 0.1)
+    assert record["plausible"] == WITHIN_PLAUSIBLE
+    assert record["money_variable"] == "Fiscal Innovation Input"
+    assert record["money_at"] == solution.value and record["money_per_year"] > 0
     again = solve_lever(baseline, FLOOR, HTE, 0.8, draws=128, seed=11).solution
     assert (again.status, again.value) == (solution.status, solution.value)
 
 
 def test_solve_reports_unreachable_targets(baseline) -> None:
-    answer = solve_lever(baseline, FLOOR, "tech_smes_2025", 0.5, 0.0, 0.1, draws=32, seed=1)
+    answer = solve_lever(baseline, FLOOR, "tech_smes_2025", 0.5, 0.0, 0.05, draws=32, seed=1)
     assert answer.solution.status == "not_reachable" and answer.solution.value is None
     assert 0 <= answer.solution.best_probability < 0.5
+    assert answer.plausible == NOT_WITHIN_SEARCHED  # [0, 0.05] is part of [0, 0.1]
+
+
+def test_not_reachable_within_the_plausible_range_gives_the_best_and_its_money(
+    baseline, tmp_path
+) -> None:
+    """95 % for the laboratories is out of reach on [0, 0.1]: the answer says so, with the
+    best probability, where it is, and the money there, which the runner confirms."""
+    answer = solve_lever(baseline, FLOOR, LABS, 0.95, draws=48, seed=7)
+    solution, record = answer.solution, answer.record()
+    assert solution.status == "not_reachable" and solution.value is None
+    assert record["plausible"] == NOT_WITHIN_PLAUSIBLE
+    assert (solution.low, solution.high) == (0.0, 0.1)
+    assert 0 < solution.best_probability < 0.95 and 0 <= solution.best_value <= 0.1
+    assert max(e.probability for e in solution.evaluations) == solution.best_probability
+    money = answer.money
+    assert money is not None and money.variable == "Fiscal Innovation Input"
+    assert money.years == (2021.0, 2022.0, 2023.0, 2024.0, 2025.0)
+    assert money.at == solution.best_value and record["money_years"] == "2021-2025"
+
+    def money_at(scenario) -> float:
+        results = run_ensemble(scenario, draws=48, seed=7, extra_outputs=[money.variable])
+        yearly = [at_year(results, money.variable, year) for year in range(2021, 2026)]
+        return float(np.median(np.mean(yearly, axis=0)))
+
+    best = _floor_variant(tmp_path, solution.best_value)
+    assert record["money_per_year"] == pytest.approx(money_at(best), rel=1e-12)
+    assert record["money_current_per_year"] == pytest.approx(money_at(baseline), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("lever", "money"),
+    [
+        (FLOOR, ("Fiscal Innovation Input",)),  # through Fiscal Innovation Share
+        ("Fiscal Innovation Share Annual Increase", ("Fiscal Innovation Input",)),
+        ("Fund Allocation Share", ("Fund Budget",)),
+        ("Initial Fund Size", ("Initial Fund Size",)),  # in 亿元 itself
+        ("Transfer Subsidy Rate", ("Transfer Subsidy Claims",)),
+    ],
+)
+def test_nearest_money_on_the_real_model(real_model, lever: str, money: tuple[str]) -> None:
+    structure = model_structure(real_model)
+    units = {doc.name: doc.units for doc in model_documentation(real_model)}
+    assert nearest_money(structure, units, lever) == money
+
+
+def _variable(name: str, *references: str, inflows: tuple[str, ...] = ()) -> ModelVariable:
+    return ModelVariable(
+        name=name,
+        key=name.lower(),
+        sector="s",
+        kind="stock" if inflows else "auxiliary",
+        references=tuple(r.lower() for r in references),
+        inflows=tuple(r.lower() for r in inflows),
+    )
+
+
+def test_nearest_money_walks_breadth_first_and_stops_at_money() -> None:
+    structure = [
+        _variable("Lever"),
+        _variable("Share", "Lever"),
+        _variable("Far", "Share", "Near"),
+        _variable("Near", "Lever"),
+        _variable("Stock", inflows=("Near",)),
+        _variable("Other", "Lever"),
+        _variable("Beyond", "Near"),
+        _variable("Alone"),
+    ]
+    units = {
+        "Lever": "Dmnl",
+        "Share": "Dmnl",
+        "Far": "CNY100M/Year",
+        "Near": " CNY100M / Year ",  # whitespace does not matter
+        "Stock": "CNY100M",
+        "Other": "CNY100M/Year",
+        "Beyond": "CNY100M/Year",
+        "Alone": "Dmnl",
+    }
+    # Near and Other at one link (in file order); Far and Beyond are further away
+    assert nearest_money(structure, units, "Lever") == ("Near", "Other")
+    assert nearest_money(structure, units, "Share") == ("Far",)
+    assert nearest_money(structure, units, "Stock") == ("Stock",)  # an amount: itself
+    assert nearest_money(structure, units, "Alone") == ()
+    assert nearest_money(structure, units, "Missing") == ()
+
+
+def test_plan_years_come_from_the_model(baseline) -> None:
+    compiled = compile_model()
+    assert plan_years(baseline, compiled) == (2021.0, 2022.0, 2023.0, 2024.0, 2025.0)
 
 
 def test_solve_checks_its_inputs(baseline) -> None:

@@ -194,7 +194,14 @@ def test_baseline_contents(real_model: Path) -> None:
     assert scenario.levers["Fiscal Innovation Share Floor"].value == 0.02
     assert scenario.levers["Initial Fund Size"].value == 10
     assert scenario.levers["Transfer Subsidy Rate"].value == 0.05
-    assert scenario.levers["VC Reward Rate"].value == 0.1
+    assert scenario.levers["RD Subsidy Rate"].value == 0.1
+    vc_reward = scenario.other_instruments["vc_reward"]
+    assert vc_reward.effect == "negligible" and "VC Reward Rate" in vc_reward.constants
+    assert {i.effect for i in scenario.other_instruments.values()} == {
+        "negligible",
+        "not_modelled",
+        "national_setting",
+    }
     assert scenario.monte_carlo == MonteCarlo(draws=10000, seed=20220421, sampler="lhs")
     assert scenario.history == (REPO_ROOT / "data/observed/changzhi_2015_2020.csv").resolve()
     assert {c.name for c in scenario.constraints} == {"allocation_shares", "platform_budget_shares"}
@@ -229,9 +236,9 @@ def test_constraints_hold(real_model: Path) -> None:
 
 def test_variants_inherit_and_override(real_model: Path) -> None:
     base = load_scenario(DEFAULT_SCENARIO_PATH, model=real_model)
-    fiscal = load_scenario(SCENARIO_DIR / "fiscal_share_3pct.yaml", model=real_model)
-    assert fiscal.levers["Fiscal Innovation Share Floor"].value == 0.03
-    assert fiscal.chain == (DEFAULT_SCENARIO_PATH, SCENARIO_DIR / "fiscal_share_3pct.yaml")
+    fiscal = load_scenario(SCENARIO_DIR / "fiscal_floor_9pct.yaml", model=real_model)
+    assert fiscal.levers["Fiscal Innovation Share Floor"].value == 0.09
+    assert fiscal.chain == (DEFAULT_SCENARIO_PATH, SCENARIO_DIR / "fiscal_floor_9pct.yaml")
     assert fiscal.uncertainties == base.uncertainties and fiscal.targets == base.targets
     assert fiscal.monte_carlo == base.monte_carlo and fiscal.history == base.history
     assert fiscal.title != base.title  # titles describe one file, they are not inherited
@@ -249,7 +256,7 @@ def test_variants_inherit_and_override(real_model: Path) -> None:
     assert doubled.levers["Cultivation Allocation Share"].value == pytest.approx(
         2 * base.levers["Cultivation Allocation Share"].value
     )
-    assert doubled.levers["RD Subsidy Allocation Share"].value == pytest.approx(0.05)
+    assert doubled.levers["RD Subsidy Allocation Share"].value == pytest.approx(0.02)
     changed = {n for n in base.levers if doubled.levers[n] != base.levers[n]}
     assert changed == {"Cultivation Allocation Share", "RD Subsidy Allocation Share"}
 
@@ -301,15 +308,15 @@ def test_path_lever_on_constrained_share_is_checked_at_each_point(
     good = _child(
         tmp_path,
         "levers:\n"
-        "  Cultivation Allocation Share: {path: {2020: 0.15, 2025: 0.25}, source: t}\n"
-        "  RD Subsidy Allocation Share: {path: {2020: 0.2, 2025: 0.1}, source: t}\n",
+        "  Cultivation Allocation Share: {path: {2020: 0.04, 2025: 0.08}, source: t}\n"
+        "  RD Subsidy Allocation Share: {path: {2020: 0.06, 2025: 0.02}, source: t}\n",
     )
     load_scenario(good, model=real_model)
     bad = _child(
         tmp_path,
         "levers:\n"
-        "  Cultivation Allocation Share: {path: {2020: 0.15, 2025: 0.25}, source: t}\n"
-        "  RD Subsidy Allocation Share: {path: {2020: 0.2, 2024: 0.1}, source: t}\n",
+        "  Cultivation Allocation Share: {path: {2020: 0.04, 2025: 0.08}, source: t}\n"
+        "  RD Subsidy Allocation Share: {path: {2020: 0.06, 2024: 0.02}, source: t}\n",
         "bad.yaml",
     )
     with pytest.raises(ScenarioError, match="broken in 2024"):

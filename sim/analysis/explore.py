@@ -402,7 +402,12 @@ def optimise_shares(
         return -np.asarray(objective(splits), dtype=float)
 
     box = optimize.Bounds(lower, np.where(lower == upper, upper + 1e-12, upper))
-    x0 = None if start is None else project_shares(start, lower, upper, total)
+    x0 = None
+    if start is not None:
+        # a seed on a bound can fall just outside the box in scipy's rescaling (rounding):
+        # keep it a hair inside (the search projects every candidate anyway)
+        margin = 1e-3 * (box.ub - box.lb)
+        x0 = np.clip(project_shares(start, lower, upper, total), box.lb + margin, box.ub - margin)
     result = optimize.differential_evolution(
         negated,
         box,

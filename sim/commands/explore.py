@@ -348,8 +348,9 @@ def solve(
         str | None,
         typer.Option(
             "--lever",
-            help="NAME or NAME=LO:HI: the constant to solve for (default range: its Vensim "
-            "limits).",
+            help="NAME or NAME=LO:HI: the constant to solve for. The search stays in its "
+            "plausible policy range, the Vensim range stated in the model (the default); "
+            "LO:HI must lie inside it.",
         ),
     ] = None,
     rebalance: RebalanceOption = None,
@@ -417,11 +418,13 @@ def solve(
     lang: LangOption = Lang.zh,
     model: ModelOption = None,
 ) -> None:
-    """What would it take? The least (or greatest) lever value at which a target's
-    probability reaches --prob, with its interval, or "not reachable" with the best found;
-    with --budget, the split of the budget shares that maximises the probability of the
-    targets. Writes solve.csv, solve_curve.csv and solve.png (budget.csv,
-    budget_targets.csv and budget.png with --budget)."""
+    """What would it take? The least (or greatest) lever value within its plausible policy
+    range (the range stated in the model) at which a target's probability reaches --prob,
+    with its interval, or "not reachable within the plausible policy range" with the best
+    found; also in money (亿元 per year) where the lever reaches a money flow. With --budget,
+    the split of the budget shares that maximises the probability of the targets. Writes
+    solve.csv, solve_curve.csv, solve.png and solve.html (budget.csv, budget_targets.csv and
+    budget.png with --budget)."""
     if prob is not None and not 0 < prob <= 1:
         raise _bad(f"the required probability must lie in (0, 1]; got {prob:g}", "--prob")
     if budget:
@@ -463,7 +466,7 @@ def solve(
     language = lang.value
     loaded = _load(scenario, model)
     from sim.explore import solve_lever
-    from sim.report.explore import solve_chart, solve_text, target_label
+    from sim.report.explore import render_solve_html, solve_chart, solve_text, target_label
 
     with _errors():
         answer = solve_lever(
@@ -482,18 +485,25 @@ def solve(
     record = answer.record()
     curve = answer.curve()
     lever_label = answer.lever.label(language)
+    money_label = answer.money.label(language) if answer.money is not None else ""
     target_text = target_label(target, loaded.targets, language)
     figure = solve_chart(curve, record, lever_label, target_text, language)
+    image = _png(figure)
+    settings = _settings_text(answer.monte_carlo, language)
+    html = render_solve_html(
+        record, lever_label, target_text, language, image, settings, money_label
+    )
     written = _write(
         out if out is not None else default_out("solve", scenario),
         {
             "solve.csv": _csv(answer.table()),
             "solve_curve.csv": _csv(curve),
-            "solve.png": _png(figure),
+            "solve.png": image,
+            "solve.html": html,
         },
     )
-    typer.echo(solve_text(record, lever_label, target_text, language))
-    typer.echo(_settings_text(answer.monte_carlo, language))
+    typer.echo(solve_text(record, lever_label, target_text, language, money_label))
+    typer.echo(settings)
     _report(written)
 
 

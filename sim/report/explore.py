@@ -6,15 +6,19 @@ labels, so the figures can be redrawn from the files.
 
 from __future__ import annotations
 
+import base64
 import math
 import textwrap
 from collections.abc import Mapping, Sequence
 
+import jinja2
+import markupsafe
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.plotting import use_cjk_font
+from sim.report.html import REPORT_STYLE
 from sim.scenario import Language, Target
 
 TEXT = {
@@ -34,6 +38,7 @@ TEXT = {
         "required": "要求概率 {level}",
         "solution": "解 {value}",
         "interval": "区间",
+        "best_found": "最高 {p}（{value}，无法达到）",
         "budget_title": "财政科技投入分配：{objective}",
         "budget_subtitle": (
             "现行 {base}（{base_low}–{base_high}）→ 优化 {best}（{best_low}–{best_high}）"
@@ -44,17 +49,68 @@ TEXT = {
         "weighted": "加权平均达成概率",
         "reached": (
             "{lever} 的{extreme}值：{value}（区间 {low} – {high}），"
-            "此时达成概率 {p}（{p_low}–{p_high}）"
+            "此时达成概率 {p}（{p_low}–{p_high}），在{range_name} [{range_low}, {range_high}] 内"
         ),
         "least": "最小",
         "greatest": "最大",
         "at_bound_increasing": (
-            "在搜索范围的下端 {bound} 已达到要求（达成概率 {p}）：所需的{lever}不高于 {bound}"
+            "在{range_name} [{range_low}, {range_high}] 的下端已达到要求："
+            "{lever} = {bound} 时达成概率 {p}{tail}"
         ),
         "at_bound_decreasing": (
-            "在搜索范围的上端 {bound} 仍达到要求（达成概率 {p}）：允许的{lever}不低于 {bound}"
+            "在{range_name} [{range_low}, {range_high}] 的上端仍达到要求："
+            "{lever} = {bound} 时达成概率 {p}{tail}"
         ),
-        "not_reachable": "在 [{low}, {high}] 内无法达到：最高达成概率 {best}（{lever} = {at}）",
+        "tail_least_whole": "，所需的{lever}即为合理政策范围的下端 {bound}",
+        "tail_least_searched": "，所需的{lever}不高于 {bound}",
+        "tail_greatest_whole": "，允许的{lever}可达合理政策范围的上端 {bound}",
+        "tail_greatest_searched": "，允许的{lever}不低于 {bound}",
+        "not_reachable": (
+            "在{range_name} [{low}, {high}] 内无法达到：最高达成概率 {best}（{lever} = {at}）"
+        ),
+        "plausible_range": "合理政策范围",
+        "searched_range": "搜索范围",
+        "range_line": (
+            "{lever}的合理政策范围（模型中所列的取值范围）：[{range_low}, {range_high}]；"
+            "现行取值 {current}"
+        ),
+        "range_searched": "；本次搜索范围 [{low}, {high}]",
+        "money_flow": (
+            "折合金额：{lever} = {at} 时，{money}为 {value} 亿元/年（{years} 年均值，各抽样中位数）"
+        ),
+        "money_current": "；现行取值 {current_at} 时为 {current} 亿元/年",
+        "money_own": "{lever}本身即为金额：{at} 亿元{current}",
+        "money_own_flow": "{lever}本身即为金额：{at} 亿元/年{current}",
+        "money_own_current": "（现行 {current} 亿元）",
+        "money_own_flow_current": "（现行 {current} 亿元/年）",
+        "html_answer": "结论",
+        "html_details": "明细",
+        "html_chart": "达成概率曲线",
+        "html_method": "方法",
+        "html_run": "运行信息",
+        "html_item": "项目",
+        "html_value": "取值",
+        "row_lever": "政策杠杆",
+        "row_plausible_range": "合理政策范围（模型所列）",
+        "row_searched": "搜索范围",
+        "row_current": "现行取值",
+        "row_status": "结论",
+        "row_value": "解",
+        "row_interval": "解的 95% 区间",
+        "row_probability": "解处达成概率（95% 区间）",
+        "row_best": "最高达成概率 @ 取值",
+        "row_money": "折合金额",
+        "status_reached": "在合理政策范围内可达到",
+        "status_at_bound": "在范围端点已达到",
+        "status_not_reachable": "在合理政策范围内无法达到",
+        "status_not_reachable_searched": "在搜索范围内无法达到",
+        "method": (
+            "各取值使用同一组抽样（共用随机数）；先在网格上确定方向并找到首次跨越要求概率的区间，"
+            "再二分细化。解的区间为达成概率 Wilson 区间上下限跨越要求概率之处，只反映蒙特卡洛误差。"
+            "搜索不超出模型为该杠杆给出的合理政策范围；如需扩大，应修改模型文件中的取值范围。"
+            "折合金额为该杠杆在模型结构中最近的下游资金流量（单位 亿元/年）在规划年份的均值，"
+            "取各抽样的中位数。"
+        ),
         "budget_result": (
             "{objective}：现行分配 {base}（{base_low}–{base_high}），"
             "优化分配 {best}（{best_low}–{best_high}），"
@@ -78,21 +134,71 @@ TEXT = {
         "required": "required {level}",
         "solution": "solution {value}",
         "interval": "interval",
+        "best_found": "best {p} at {value} (not reachable)",
         "budget_title": "Split of fiscal innovation input: {objective}",
         "baseline": "current split",
         "best": "best split found",
         "share": "share",
         "weighted": "weighted mean probability",
         "reached": "{extreme} {lever}: {value} (interval {low} – {high}); probability there {p} "
-        "({p_low}–{p_high})",
+        "({p_low}–{p_high}), within the {range_name} [{range_low}, {range_high}]",
         "least": "least",
         "greatest": "greatest",
-        "at_bound_increasing": "already reached at the lower end of the range, {bound} "
-        "(probability {p}): the least {lever} needed is {bound} or below",
-        "at_bound_decreasing": "still reached at the upper end of the range, {bound} "
-        "(probability {p}): the greatest {lever} allowed is {bound} or above",
-        "not_reachable": "not reachable within [{low}, {high}]: best probability {best} "
-        "at {lever} = {at}",
+        "at_bound_increasing": "already reached at the lower end of the {range_name} "
+        "[{range_low}, {range_high}]: probability {p} at {lever} = {bound}{tail}",
+        "at_bound_decreasing": "still reached at the upper end of the {range_name} "
+        "[{range_low}, {range_high}]: probability {p} at {lever} = {bound}{tail}",
+        "tail_least_whole": "; the least {lever} needed is the lower end of the plausible "
+        "policy range, {bound}",
+        "tail_least_searched": "; the least {lever} needed is {bound} or below",
+        "tail_greatest_whole": "; the greatest {lever} allowed is the upper end of the "
+        "plausible policy range, {bound}",
+        "tail_greatest_searched": "; the greatest {lever} allowed is {bound} or above",
+        "not_reachable": "not reachable within the {range_name} [{low}, {high}]: best "
+        "probability {best} at {lever} = {at}",
+        "plausible_range": "plausible policy range",
+        "searched_range": "searched range",
+        "range_line": "plausible policy range of {lever} (the range stated in the model): "
+        "[{range_low}, {range_high}]; current value {current}",
+        "range_searched": "; searched [{low}, {high}]",
+        "money_flow": "in money: at {lever} = {at}, {money} is {value} 亿元 (CNY 100 million) "
+        "per year (mean of {years}, median over draws)",
+        "money_current": "; {current} 亿元 per year at the current value {current_at}",
+        "money_own": "{lever} is itself money: {at} 亿元 (CNY 100 million){current}",
+        "money_own_flow": "{lever} is itself money: {at} 亿元 (CNY 100 million) per year{current}",
+        "money_own_current": " (currently {current} 亿元)",
+        "money_own_flow_current": " (currently {current} 亿元 per year)",
+        "html_answer": "Answer",
+        "html_details": "Details",
+        "html_chart": "Probability along the lever",
+        "html_method": "Method",
+        "html_run": "Run",
+        "html_item": "Item",
+        "html_value": "Value",
+        "row_lever": "Lever",
+        "row_plausible_range": "Plausible policy range (stated in the model)",
+        "row_searched": "Searched range",
+        "row_current": "Current value",
+        "row_status": "Answer",
+        "row_value": "Solution",
+        "row_interval": "95 % interval of the solution",
+        "row_probability": "Probability at the solution (95 % interval)",
+        "row_best": "Best probability @ value",
+        "row_money": "In money",
+        "status_reached": "reachable within the plausible policy range",
+        "status_at_bound": "already reached at the end of the range",
+        "status_not_reachable": "not reachable within the plausible policy range",
+        "status_not_reachable_searched": "not reachable within the searched range",
+        "method": (
+            "Every lever value is run on the same draws (common random numbers); a grid gives "
+            "the direction and brackets the first crossing of the required probability, "
+            "bisection refines it. The solution's interval is where the Wilson bounds of the "
+            "probability cross the required level: Monte Carlo error only. The search never "
+            "leaves the plausible policy range the model states for the lever; widening it "
+            "means editing that range in the model file. The money is the lever's nearest "
+            "money flow downstream in the model's structure (亿元 per year), its mean over the "
+            "plan years, median over draws."
+        ),
         "budget_result": "{objective}: current split {base} ({base_low}–{base_high}), best split "
         "{best} ({best_low}–{best_high}), difference {diff} pp ({diff_low} to {diff_high})",
         "budget_subtitle": "current {base} ({base_low}–{base_high}) → best {best} "
@@ -271,40 +377,263 @@ def sweep_chart(
 # --- solve ----------------------------------------------------------------------------------
 
 
-def solve_text(
-    record: Mapping[str, object], lever_label: str, target_text: str, lang: Language
+def money(value: float) -> str:
+    """An amount in 亿元: two decimals from 1 up and for 0 (thousands separated), else 3
+    significant digits; ``nan`` as ``–``."""
+    if value is None or math.isnan(value):
+        return "–"
+    if value == 0 or abs(value) >= 1:
+        return f"{value:,.2f}"
+    return f"{value:.3g}"
+
+
+def _text(value: object) -> str:
+    """A CSV field as text (a missing value, read back as NaN, as ``""``)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
+def _searched_whole(record: Mapping[str, object]) -> bool:
+    """Whether the searched range is the whole plausible policy range."""
+    return all(
+        not math.isnan(_float(record[end])) and math.isclose(_float(record[end]), _float(record[r]))
+        for end, r in (("low", "range_low"), ("high", "range_high"))
+    )
+
+
+def solve_status_text(record: Mapping[str, object], lang: Language) -> str:
+    """The answer's status in words: reachable within the plausible policy range, already
+    reached at the end of the range, or not reachable within the plausible (or searched)
+    range."""
+    t = TEXT[lang]
+    status = str(record["status"])
+    if status == "not_reachable" and not _searched_whole(record):
+        return t["status_not_reachable_searched"]
+    return t[f"status_{status}"]
+
+
+def solve_money_text(
+    record: Mapping[str, object], lever_label: str, lang: Language, money_label: str = ""
 ) -> str:
-    """The answer of ``solve`` in a sentence (reached, at the range's end or not reachable)."""
+    """The answer in money (亿元 or 亿元 per year), or ``""`` when the lever reaches no money
+    variable. ``money_label`` names the money variable (default: its Vensim name)."""
+    t = TEXT[lang]
+    variable = _text(record.get("money_variable"))
+    if not variable:
+        return ""
+    flow = _text(record.get("money_units")).replace(" ", "") == "CNY100M/Year"
+    at = _float(record["money_at"])
+    current = _float(record.get("current_value"))
+    if variable == record["lever"]:
+        key = "money_own_flow" if flow else "money_own"
+        extra = "" if math.isnan(current) else t[f"{key}_current"].format(current=money(current))
+        return t[key].format(lever=lever_label, at=money(at), current=extra)
+    text = t["money_flow"].format(
+        lever=lever_label,
+        at=number(at),
+        money=money_label or variable,
+        value=money(_float(record["money_per_year"])),
+        years=_text(record.get("money_years")),
+    )
+    now = _float(record.get("money_current_per_year"))
+    if not math.isnan(now) and not math.isnan(current):
+        text += t["money_current"].format(current=money(now), current_at=number(current))
+    return text
+
+
+def solve_lines(
+    record: Mapping[str, object],
+    lever_label: str,
+    target_text: str,
+    lang: Language,
+    money_label: str = "",
+) -> list[str]:
+    """The answer of ``solve`` as lines: the question, the plausible policy range, the answer
+    (reached, at the range's end, or not reachable within the plausible policy range with the
+    best probability found and where) and, where the lever reaches money, the money."""
     t = TEXT[lang]
     status = record["status"]
     increasing = record["direction"] != "decreasing"
+    whole = _searched_whole(record)
+    ranges = {
+        "range_name": t["plausible_range" if whole else "searched_range"],
+        "range_low": number(_float(record["low"])),
+        "range_high": number(_float(record["high"])),
+    }
     if status == "not_reachable":
         body = t["not_reachable"].format(
-            low=number(record["low"]),
-            high=number(record["high"]),
-            best=percent(record["best_probability"]),
+            range_name=ranges["range_name"],
+            low=number(_float(record["low"])),
+            high=number(_float(record["high"])),
+            best=percent(_float(record["best_probability"])),
             lever=lever_label,
-            at=number(record["best_value"]),
+            at=number(_float(record["best_value"])),
         )
     elif status == "at_bound":
+        bound = number(_float(record["value"]))
+        tail = t[
+            f"tail_{'least' if increasing else 'greatest'}_{'whole' if whole else 'searched'}"
+        ].format(lever=lever_label, bound=bound)
         body = t["at_bound_increasing" if increasing else "at_bound_decreasing"].format(
-            bound=number(_float(record["value"])),
+            bound=bound,
             p=percent(_float(record["probability"])),
             lever=lever_label,
+            tail=tail,
+            **ranges,
         )
     else:
         body = t["reached"].format(
             extreme=t["least"] if increasing else t["greatest"],
             lever=lever_label,
-            value=number(record["value"]),
-            low=number(record["value_low"]),
-            high=number(record["value_high"]),
-            p=percent(record["probability"]),
-            p_low=percent(record["prob_low"]),
-            p_high=percent(record["prob_high"]),
+            value=number(_float(record["value"])),
+            low=number(_float(record["value_low"])),
+            high=number(_float(record["value_high"])),
+            p=percent(_float(record["probability"])),
+            p_low=percent(_float(record["prob_low"])),
+            p_high=percent(_float(record["prob_high"])),
+            **ranges,
         )
-    title = t["solve_title"].format(target=target_text, level=percent(record["level"]))
-    return f"{title}\n{body}"
+    title = t["solve_title"].format(target=target_text, level=percent(_float(record["level"])))
+    range_line = t["range_line"].format(
+        lever=lever_label,
+        range_low=_limit(record["range_low"]),
+        range_high=_limit(record["range_high"]),
+        current=number(_float(record.get("current_value"))),
+    )
+    if not whole:
+        range_line += t["range_searched"].format(
+            low=number(_float(record["low"])), high=number(_float(record["high"]))
+        )
+    lines = [title, range_line, body]
+    money_text = solve_money_text(record, lever_label, lang, money_label)
+    if money_text:
+        lines.append(money_text)
+    return lines
+
+
+def _limit(value: object) -> str:
+    """An end of the plausible policy range; an open end (``nan``) as ``?``."""
+    end = _float(value)
+    return "?" if math.isnan(end) else f"{end:g}"
+
+
+def solve_text(
+    record: Mapping[str, object],
+    lever_label: str,
+    target_text: str,
+    lang: Language,
+    money_label: str = "",
+) -> str:
+    """The answer of ``solve`` as console text (``solve_lines`` joined)."""
+    return "\n".join(solve_lines(record, lever_label, target_text, lang, money_label))
+
+
+_SOLVE_TEMPLATE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
+    """<!DOCTYPE html>
+<html lang="{{ html_lang }}">
+<head>
+<meta charset="utf-8">
+<title>{{ title }}</title>
+<style>{{ style }}</style>
+</head>
+<body>
+<h1>{{ title }}</h1>
+<h2>{{ t.html_answer }}</h2>
+{% for line in lines %}
+<p{% if loop.index == 2 and warning %} class="warning"{% endif %}>{{ line }}</p>
+{% endfor %}
+<h2>{{ t.html_details }}</h2>
+<table><tr><th>{{ t.html_item }}</th><th>{{ t.html_value }}</th></tr>
+{% for key, value in rows %}<tr><th>{{ key }}</th><td>{{ value }}</td></tr>
+{% endfor %}</table>
+<h2>{{ t.html_chart }}</h2>
+<div class="fans"><img alt="solve.png" src="data:image/png;base64,{{ image }}"></div>
+<h2>{{ t.html_method }}</h2>
+<p class="note">{{ t.method }}</p>
+<h2>{{ t.html_run }}</h2>
+<p>{{ run }}</p>
+<table>
+{% for key, value in provenance %}<tr><th>{{ key }}</th><td>{{ value }}</td></tr>
+{% endfor %}</table>
+</body>
+</html>
+"""
+)
+
+
+def render_solve_html(
+    record: Mapping[str, object],
+    lever_label: str,
+    target_text: str,
+    lang: Language,
+    image: bytes,
+    run: str = "",
+    money_label: str = "",
+) -> str:
+    """``solve.html``: the answer (as ``solve_lines``), a table of its details (plausible
+    policy range, searched range, status, solution, interval, probabilities, money), the chart
+    (PNG bytes, embedded) and the run's settings; self-contained."""
+    t = TEXT[lang]
+    lines = solve_lines(record, lever_label, target_text, lang, money_label)
+    body = lines[2:]
+    reached = record["status"] != "not_reachable"
+    probability = _float(record["probability"])
+    rows = [
+        (
+            t["row_lever"],
+            lever_label if lever_label == record["lever"] else f"{lever_label} ({record['lever']})",
+        ),
+        (
+            t["row_plausible_range"],
+            f"[{_limit(record['range_low'])}, {_limit(record['range_high'])}]",
+        ),
+        (
+            t["row_searched"],
+            f"[{number(_float(record['low']))}, {number(_float(record['high']))}]",
+        ),
+        (t["row_current"], number(_float(record.get("current_value")))),
+        (t["row_status"], solve_status_text(record, lang)),
+    ]
+    if reached:
+        rows += [
+            (t["row_value"], number(_float(record["value"]))),
+            (
+                t["row_interval"],
+                f"{number(_float(record['value_low']))} – {number(_float(record['value_high']))}",
+            ),
+            (
+                t["row_probability"],
+                f"{percent(probability)} ({percent(_float(record['prob_low']))}–"
+                f"{percent(_float(record['prob_high']))})",
+            ),
+        ]
+    rows.append(
+        (
+            t["row_best"],
+            f"{percent(_float(record['best_probability']))} @ "
+            f"{number(_float(record['best_value']))}",
+        )
+    )
+    money_text = solve_money_text(record, lever_label, lang, money_label)
+    if money_text:
+        rows.append((t["row_money"], money_text))
+    provenance = [
+        (key, _text(record.get(key)))
+        for key in ("scenario", "target", "level", "draws", "seed", "sampler")
+    ]
+    return _SOLVE_TEMPLATE.render(
+        html_lang="zh-CN" if lang == "zh" else "en",
+        style=markupsafe.Markup(REPORT_STYLE),
+        t=t,
+        title=lines[0],
+        lines=[lines[1], *body],
+        warning=not reached,
+        rows=rows,
+        image=base64.b64encode(image).decode("ascii"),
+        run=run,
+        provenance=provenance,
+    )
 
 
 def solve_chart(
@@ -337,6 +666,16 @@ def solve_chart(
         span_high = float(x.max()) if math.isnan(high) else high
         axes.axvspan(span_low, span_high, color="tab:green", alpha=0.15, label=t["interval"])
         axes.axvline(value, color="tab:green", label=t["solution"].format(value=number(value)))
+    else:
+        best = _float(record["best_value"])
+        axes.axvline(
+            best,
+            color="tab:grey",
+            linestyle=":",
+            label=t["best_found"].format(
+                p=percent(_float(record["best_probability"])), value=number(best)
+            ),
+        )
     axes.set_ylim(-3, 103)
     axes.set_xlabel(lever_label)
     axes.set_ylabel(f"{t['probability']} (%)")

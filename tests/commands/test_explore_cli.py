@@ -11,7 +11,9 @@ from typer.testing import CliRunner
 
 from sim.analysis.compare import COMPARE_COLUMNS
 from sim.commands.explore import register
+from sim.explore import NOT_WITHIN_PLAUSIBLE, NOT_WITHIN_SEARCHED, WITHIN_PLAUSIBLE
 from sim.paths import DEFAULT_SCENARIO_PATH, SCENARIO_DIR
+from sim.scenario import load_scenario
 
 app = typer.Typer()
 register(app)
@@ -29,15 +31,20 @@ def _staging_left(directory: Path) -> list[Path]:
     return list(directory.glob(".*.tmp"))
 
 
+def _plain(text: str) -> str:
+    """Console text without the error box's borders and line breaks."""
+    return " ".join(text.replace("│", " ").split())
+
+
 def test_compare_writes_table_chart_and_settings(tmp_path: Path, real_model: Path) -> None:
     out = tmp_path / "cmp"
-    result = _invoke("compare", BASELINE, SCENARIO_DIR / "fiscal_share_3pct.yaml",
+    result = _invoke("compare", BASELINE, SCENARIO_DIR / "fiscal_floor_9pct.yaml",
                      "--draws", 48, "--seed", 4, "--out", out, "--lang", "en")  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "High-tech enterprises" in result.stdout and "fiscal_share_3pct" in result.stdout
+    assert "High-tech enterprises" in result.stdout and "fiscal_floor_9pct" in result.stdout
     table = pd.read_csv(out / "compare.csv")
     assert list(table.columns) == COMPARE_COLUMNS
-    assert set(table["scenario"]) == {"baseline", "fiscal_share_3pct"}
+    assert set(table["scenario"]) == {"baseline", "fiscal_floor_9pct"}
     assert (table["draws"] == 48).all()
     assert (out / "compare.png").read_bytes().startswith(b"\x89PNG")
     assert '"seed": 4' in (out / "compare.json").read_text("utf-8")
@@ -76,34 +83,108 @@ def test_sweep_two_levers_with_rebalancing(tmp_path: Path, real_model: Path) -> 
     assert result.exit_code == 0, result.output
     table = pd.read_csv(out / "sweep.csv")
     shares = table["Carrier Allocation Share"] + table["Public Research Allocation Share"]
-    assert shares.round(12).eq(0.15).all()
+    levers = load_scenario(DEFAULT_SCENARIO_PATH).levers
+    members = ("Carrier Allocation Share", "Public Research Allocation Share")
+    kept = sum(levers[name].value for name in members)
+    assert shares.round(12).eq(round(kept, 12)).all()
     assert (out / "sweep.png").is_file()
 
 
 def test_solve_a_lever(tmp_path: Path, real_model: Path) -> None:
     out = tmp_path / "solve"
-    result = _invoke("solve", "--target", "provincial_key_laboratories_2025", "--prob", 0.8,
+    result = _invoke("solve", "--target", "provincial_key_laboratories_2025", "--prob", 0.2,
                      "--lever", f"{FLOOR}=0:0.1", "--draws", 64, "--out", out,
                      "--lang", "en")  # fmt: skip
     assert result.exit_code == 0, result.output
     record = pd.read_csv(out / "solve.csv").iloc[0]
     assert record["status"] in ("reached", "at_bound", "not_reachable")
     assert record["lever"] == FLOOR and record["draws"] == 64
+    assert (record["range_low"], record["range_high"]) == (0, 0.1)  # the plausible range
+    assert "plausible policy range of Fiscal Innovation Share Floor" in result.stdout
     if record["status"] == "reached":
-        assert record["probability"] >= 0.8
+        assert record["plausible"] == WITHIN_PLAUSIBLE
+        assert record["probability"] >= 0.2
         assert record["value_low"] <= record["value"] <= record["value_high"]
         assert "least Fiscal Innovation Share Floor" in result.stdout
+        assert record["money_at"] == record["value"]
+    assert record["money_variable"] == "Fiscal Innovation Input"
+    assert record["money_units"] == "CNY100M/Year" and record["money_years"] == "2021-2025"
+    assert record["money_per_year"] > 0 and record["money_current_per_year"] > 0
+    assert "in money: at Fiscal Innovation Share Floor" in result.stdout
     curve = pd.read_csv(out / "solve_curve.csv")
     assert curve["value"].is_monotonic_increasing and len(curve) >= 11
     assert (out / "solve.png").is_file()
+    html = (out / "solve.html").read_text("utf-8")
+    assert "Plausible policy range (stated in the model)" in html and "亿元" in html
 
 
 def test_solve_not_reachable_is_an_answer(tmp_path: Path, real_model: Path) -> None:
     result = _invoke("solve", "--target", "tech_smes_2025", "--prob", 0.9, "--lever",
                      f"{FLOOR}=0:0.05", "--draws", 16, "--out", tmp_path / "nr")  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "无法达到" in result.stdout
-    assert pd.read_csv(tmp_path / "nr" / "solve.csv")["status"].iloc[0] == "not_reachable"
+    assert "在搜索范围 [0, 0.05] 内无法达到" in result.stdout
+    record = pd.read_csv(tmp_path / "nr" / "solve.csv").iloc[0]
+    assert record["status"] == "not_reachable" and record["plausible"] == NOT_WITHIN_SEARCHED
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [
+        ("en", "not reachable within the plausible policy range [0, 0.1]: best probability"),
+        ("zh", "在合理政策范围 [0, 0.1] 内无法达到：最高达成概率"),
+    ],
+)
+def test_solve_not_reachable_within_the_plausible_policy_range(
+    tmp_path: Path, real_model: Path, lang: str, said: str
+) -> None:
+    """95 % for the laboratories is out of reach anywhere in the floor's plausible policy
+    range [0, 0.1] (the default range): said plainly, with the best probability and where,
+    and the money there."""
+    out = tmp_path / "nr"
+    result = _invoke("solve", "--target", "provincial_key_laboratories_2025", "--prob", 0.95,
+                     "--lever", FLOOR, "--draws", 48, "--out", out, "--lang", lang)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    record = pd.read_csv(out / "solve.csv").iloc[0]
+    assert record["status"] == "not_reachable" and record["plausible"] == NOT_WITHIN_PLAUSIBLE
+    assert (record["low"], record["high"]) == (0, 0.1)
+    assert 0 < record["best_probability"] < 0.95 and 0 <= record["best_value"] <= 0.1
+    assert pd.isna(record["value"])
+    assert said in result.stdout
+    best = f"{record['best_probability'] * 100:.1f}%"
+    assert best in result.stdout
+    assert record["money_at"] == record["best_value"] and record["money_per_year"] > 0
+    money_line = "in money: at" if lang == "en" else "折合金额"
+    assert money_line in result.stdout
+    html = (out / "solve.html").read_text("utf-8")
+    assert said.split(":")[0].split("：")[0] in html
+
+
+def test_solve_a_lever_that_is_money(tmp_path: Path, real_model: Path) -> None:
+    """A lever in 亿元 (the fund's size) is its own money: said so, no flow simulated."""
+    out = tmp_path / "fund"
+    result = _invoke("solve", "--target", "high_tech_enterprises_2025", "--prob", 0.5,
+                     "--lever", "Initial Fund Size", "--draws", 16, "--out", out,
+                     "--lang", "en")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    record = pd.read_csv(out / "solve.csv").iloc[0]
+    assert (record["range_low"], record["range_high"]) == (0, 50)
+    assert record["money_variable"] == "Initial Fund Size" and record["money_units"] == "CNY100M"
+    assert pd.isna(record["money_per_year"]) and pd.isna(record["money_years"])
+    assert "Initial Fund Size is itself money" in result.stdout and "亿元" in result.stdout
+
+
+def test_solve_refuses_a_range_outside_the_plausible_policy_range(
+    tmp_path: Path, real_model: Path
+) -> None:
+    out = tmp_path / "o"
+    result = _invoke("solve", "--target", "high_tech_enterprises_2025", "--prob", 0.8,
+                     "--lever", f"{FLOOR}=0.02:0.3", "--draws", 8, "--out", out)  # fmt: skip
+    assert result.exit_code == 2, result.output
+    message = _plain(result.stderr)
+    assert "--lever" in message
+    assert "0.3 is outside the plausible policy range [0, 0.1]" in message
+    assert "stated in the model" in message and "widen that range in the model file" in message
+    assert not out.exists() and not _staging_left(tmp_path)
 
 
 def test_solve_budget(tmp_path: Path, real_model: Path) -> None:
@@ -136,7 +217,7 @@ def test_solve_budget_with_an_objective_file(tmp_path: Path, real_model: Path) -
     ("args", "named"),
     [
         (["sweep", "--lever", "Fiscal Innovation Share Flor=0:0.1:3"], "did you mean"),
-        (["sweep", "--lever", f"{FLOOR}=0:1.5:3"], "outside the Vensim limits"),
+        (["sweep", "--lever", f"{FLOOR}=0:1.5:3"], "outside the plausible policy range"),
         (["sweep", "--lever", f"{FLOOR}=0:0.1"], "NAME=START:STOP:N"),
         (["sweep", "--lever", f"{FLOOR}=0:0.1:1"], "between 2 and 1001"),
         (["sweep", "--lever", "Fund Allocation Share=0:0.3:3"], "--rebalance"),
@@ -151,7 +232,7 @@ def test_solve_budget_with_an_objective_file(tmp_path: Path, real_model: Path) -
           "Fiscal Innovation Share Flor"], "did you mean"),
         (["solve", "--target", "hte", "--prob", "0.8", "--lever", FLOOR], "--target"),
         (["solve", "--target", "high_tech_enterprises_2025", "--prob", "0.8", "--lever",
-          f"{FLOOR}=0.5:2"], "outside the Vensim limits"),
+          f"{FLOOR}=0.5:2"], "outside the plausible policy range"),
         (["solve", "--prob", "0.8", "--lever", FLOOR], "--target"),
         (["solve", "--budget", "--lever", FLOOR], "--lever"),
         (["solve", "--budget", "--min-share", "0.2"], "--min-share"),
@@ -165,7 +246,7 @@ def test_bad_input_exits_2_naming_it_and_writes_nothing(
     out = tmp_path / "o"
     result = _invoke(*args, "--draws", 8, "--out", out)
     assert result.exit_code == 2, result.output
-    assert named in " ".join(result.stderr.split()), result.stderr
+    assert named in _plain(result.stderr), result.stderr
     assert not out.exists() and not _staging_left(tmp_path)
 
 

@@ -29,7 +29,7 @@ RD_INTENSITY_BOUND = 0.10
 CASES = {
     "fiscal input 0": (
         {
-            "Historical Fiscal Innovation Share": 0,
+            "Observed Government Innovation Share 2020": 0,
             "Fiscal Innovation Share Floor": 0,
             "Fiscal Innovation Share Annual Increase": 0,
         },
@@ -63,8 +63,8 @@ CASES = {
     ),
     "budget x10": (
         {
-            "Historical Fiscal Innovation Share": 0.15,
-            "Fiscal Innovation Share Floor": 0.2,
+            "Observed Government Innovation Share 2020": 0.319,
+            "Fiscal Innovation Share Floor": 0.8,
             "Fiscal Innovation Share Annual Increase": 0.01,
         },
         {
@@ -85,6 +85,48 @@ CASES = {
         },
     ),
 }
+
+
+#: the eight budget lines and an output that must rise when the line takes the whole budget (the
+#: R&D subsidy only its budget: claims, not the budget, limit what it pays, and the other lines'
+#: loss shrinks the pipeline that claims; the transfer subsidy likewise only "not lower";
+#: cultivation its effect, which saturates, while the pipeline shrinks without the others)
+BUDGET_LINES = {
+    "Fund Allocation Share": {"Guidance Fund Capital": HIGHER},
+    "Cultivation Allocation Share": {"Effect Of Cultivation On Conversion": HIGHER},
+    "RD Subsidy Allocation Share": {"RD Subsidy Budget": HIGHER},
+    "Platform Allocation Share": {"Engineering Technology Research Centers": HIGHER},
+    "Transfer Subsidy Allocation Share": {"Transfer Subsidy Payments": NOT_LOWER},
+    "Talent Allocation Share": {"Innovation Talents": HIGHER},
+    "Carrier Allocation Share": {"Innovation Carriers": HIGHER},
+    "Public Research Allocation Share": {"Public RD": HIGHER},
+}
+CASES["every budget line 0"] = (
+    dict.fromkeys(BUDGET_LINES, 0.0),
+    {
+        "RD Subsidy Payments": ZERO,
+        "Public RD": ZERO,
+        "High Tech Enterprises": LOWER,
+        "Innovation Carriers": LOWER,
+    },
+)
+for _line, _bought in BUDGET_LINES.items():
+    CASES[f"{_line} takes the whole budget"] = (
+        {name: float(name == _line) for name in BUDGET_LINES},
+        _bought,
+    )
+CASES["fund 0"] = (
+    {"Initial Fund Size": 0, "Fund Allocation Share": 0},
+    {"Guidance Fund Capital": ZERO, "Fund Led Investment": ZERO, "New HTE Certifications": LOWER},
+)
+CASES["fund x10"] = (
+    {"Initial Fund Size": 100},
+    {
+        "Guidance Fund Capital": HIGHER,
+        "Fund Led Investment": HIGHER,
+        "High Tech Enterprises": HIGHER,
+    },
+)
 
 
 def yearly_steps(values: dict[int, float], default: float) -> pd.Series:
