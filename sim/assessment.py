@@ -21,16 +21,25 @@ import xarray as xr
 from sim.analysis.assessment import track_target
 from sim.analysis.lever_search import DEFAULT_GOAL, LeverSearch, bisect_lever
 from sim.analysis.targets import met
-from sim.analysis.weighting import weighted_quantiles, year_index
+from sim.analysis.weighting import (
+    kish_ess,
+    log_likelihood,
+    normalised_weights,
+    weighted_quantiles,
+    weighted_target_table,
+    year_index,
+)
 from sim.calibration import Conditioned, condition, conditioned_ensembles, target_comparison
 from sim.engine import TimePath, compile_model
 from sim.ensemble import scenario_inputs, simulate_draws
 from sim.errors import InnosimError
-from sim.modelinfo import model_info, unknown_name
+from sim.modelinfo import ModelInfo, model_info, unknown_name
 from sim.results import at_year, variable
 from sim.scenario import Scenario
 
 #: The lever searched by default, and the top of its default range (5× the plan's 2 % floor).
+#: the model's sector whose observations are "the economy" in the assessment's split
+ECONOMY_SECTOR = "Economy"
 DEFAULT_LEVER = "Fiscal Innovation Share Floor"
 DEFAULT_LEVER_HIGH = 0.10
 
@@ -52,6 +61,10 @@ ASSESS_COLUMNS = [
     "prior_probability",
     "prior_low",
     "prior_high",
+    "economy_probability",
+    "economy_low",
+    "economy_high",
+    "economy_ess",
     "probability",
     "prob_low",
     "prob_high",
@@ -323,6 +336,7 @@ def assess(
     draws: int | None = None,
     seed: int | None = None,
     model: str | Path | None = None,
+    strict: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> Assessment:
     """Assess progress towards the scenario's targets as of ``as_of``.
@@ -337,6 +351,8 @@ def assess(
         goal: the probability the lever should restore.
         draws, seed: override the scenario's Monte Carlo settings.
         model: the ``.mdl`` file (default: the project's model).
+        strict: refuse an observation the model does not reproduce instead of reporting it
+            (``Conditioned.misfits``).
         progress: called with a line of text at each stage.
 
     Raises:
@@ -361,7 +377,13 @@ def assess(
         raise AssessmentError(f"--as-of: no observation at or before {as_of}")
     derived, notes = derive_ratios(observations, info.docs)
     conditioned = condition(
-        scenario, observations, draws=draws, seed=seed, model=model, progress=progress
+        scenario,
+        observations,
+        draws=draws,
+        seed=seed,
+        model=model,
+        strict=strict,
+        progress=progress,
     )
     prior, posterior = conditioned_ensembles(scenario, conditioned, model=model)
     weights = conditioned.weights
@@ -370,6 +392,7 @@ def assess(
         observations = observations.sort_values(["variable", "year"], kind="stable")
         observations = observations.reset_index(drop=True)
     comparison = target_comparison(prior, posterior, list(scenario.targets), conditioned)
+    economy, economy_ess = economy_only_probabilities(scenario, conditioned, prior, info)
     evaluate = None
     if lever is not None and as_of < max(t.year for t in scenario.targets):
         evaluate = lever_probabilities(scenario, conditioned, lever, as_of, model)
@@ -388,6 +411,10 @@ def assess(
             "prior_probability": comparison.loc[index, "prior_probability"],
             "prior_low": comparison.loc[index, "prior_prob_low"],
             "prior_high": comparison.loc[index, "prior_prob_high"],
+            "economy_probability": economy.loc[index, "probability"],
+            "economy_low": economy.loc[index, "prob_low"],
+            "economy_high": economy.loc[index, "prob_high"],
+            "economy_ess": economy_ess,
             "probability": comparison.loc[index, "calibrated_probability"],
             "prob_low": comparison.loc[index, "calibrated_prob_low"],
             "prob_high": comparison.loc[index, "calibrated_prob_high"],
@@ -419,6 +446,24 @@ def assess(
         lever=lever,
         notes=tuple(notes),
     )
+
+
+def economy_only_probabilities(
+    scenario: Scenario, conditioned: Conditioned, prior: xr.Dataset, info: ModelInfo
+) -> tuple[pd.DataFrame, float]:
+    """Each target's probability given only the observations of the model's economy sector
+    (``ECONOMY_SECTOR``): the prior draws importance-weighted by those observations' likelihood
+    (the same sd as the full conditioning). Set beside the prior and the all-data probability,
+    it separates what the economy explains from what the innovation system did.
+
+    Returns the ``weighted_target_table`` and the weights' Kish ESS (the intervals use it).
+    """
+    sectors = {name: doc.sector for name, doc in info.docs.items()}
+    economy = conditioned.observations["variable"].map(sectors).eq(ECONOMY_SECTOR).to_numpy()
+    log_weights = log_likelihood(conditioned.prior_residuals[economy])
+    weights = normalised_weights(log_weights)
+    ess = kish_ess(weights)
+    return weighted_target_table(prior, list(scenario.targets), weights, ess), ess
 
 
 def _search(

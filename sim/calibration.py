@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -42,6 +42,7 @@ from sim.analysis.weighting import (
     standardised_residuals,
     systematic_resample,
     weighted_target_table,
+    with_discrepancy,
 )
 from sim.engine import CompiledModel, compile_model
 from sim.ensemble import (
@@ -60,7 +61,7 @@ from sim.posterior import PRIOR
 from sim.results import UNCERTAINTY, slug
 from sim.sampling import correlation_matrix, iman_conover, uniforms
 from sim.scenario import MonteCarlo, Scenario, Target, scenario_digest
-from sim.vensim import model_documentation
+from sim.vensim import ModelVariable, model_documentation, model_structure
 
 #: Plain importance weighting is used when its Kish ESS reaches ``ess_floor(draws)``.
 FLOOR_DRAWS = 100
@@ -222,6 +223,8 @@ class Conditioned:
         observations: the data (``sim.observed`` columns).
         settings: draws, seed and sampler of the prior sample.
         prior: the prior draws ``{name: (draws,)}`` (those ``innosim run`` would use).
+        prior_residuals: their standardised residuals ``(n_obs, n_draws)`` (in the
+            likelihood's sd, widened where ``misfits`` say).
         prior_log_likelihood: their Gaussian log-likelihood.
         prior_weights: plain importance weights of the prior draws (normalised).
         importance_ess: Kish ESS of ``prior_weights``.
@@ -232,12 +235,18 @@ class Conditioned:
         ess: effective sample size of the posterior: Kish's for importance weights; for a
             tempered sample ``replicate_ess`` of its independent populations.
         stages: the tempering steps (empty for ``importance``).
-        residuals: standardised residuals ``(n_obs, n_draws)`` of the posterior draws.
+        residuals: standardised residuals ``(n_obs, n_draws)`` of the posterior draws (in the
+            likelihood's sd: measurement and model discrepancy).
+        misfits: the observations no prior draw comes within ``IMPLAUSIBILITY_CUTOFF`` sd of
+            (``misfit_table``), whose discrepancy was widened (``widened_sd``) so that the
+            closest draw is at the cut-off; empty when the model reproduces every one.
+            ``observations`` carry the widened sd.
     """
 
     observations: pd.DataFrame
     settings: MonteCarlo
     prior: dict[str, np.ndarray] = field(repr=False)
+    prior_residuals: np.ndarray = field(repr=False)
     prior_log_likelihood: np.ndarray = field(repr=False)
     prior_weights: np.ndarray = field(repr=False)
     importance_ess: float
@@ -248,6 +257,7 @@ class Conditioned:
     ess: float
     stages: tuple[Stage, ...]
     residuals: np.ndarray = field(repr=False)
+    misfits: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
 
     @property
     def n_draws(self) -> int:
@@ -467,6 +477,7 @@ def condition(
     model: str | Path | None = None,
     tempering: bool = True,
     moves: int = MOVES_PER_STAGE,
+    strict: bool = False,
     progress: Progress | None = None,
 ) -> Conditioned:
     """Condition a scenario's uncertainties on observations (see the module doc).
@@ -481,10 +492,16 @@ def condition(
         tempering: bridge prior and posterior by tempering when plain importance weights are
             too uneven; ``False`` refuses instead.
         moves: Metropolis moves after each tempering step.
+        strict: refuse when an observation is not reproduced (``misfits``) instead of
+            reporting it and widening its discrepancy.
         progress: called with a line of text after each step.
 
+    The likelihood's sd of each observation is its measurement sd and the scenario's model
+    discrepancy for the variable added in quadrature (``with_discrepancy``).
+
     Raises:
-        CalibrationError: the observations cannot be conditioned on reliably.
+        CalibrationError: the observations cannot be conditioned on reliably (or, with
+            ``strict``, one is not reproduced).
     """
     settings = monte_carlo_settings(scenario, draws, seed, sampler)
     compiled = compile_model(model)
@@ -503,12 +520,30 @@ def condition(
                 "every observation is of a driver or a path of the scenario: nothing to "
                 "condition its uncertainties on"
             )
+    observations = with_discrepancy(observations, scenario.relative_discrepancy)
     space = normal_scores(scenario)
     u = prior_uniforms(scenario, settings)
     prior = {name: space.distributions[name].ppf(u[:, k]) for k, name in enumerate(space.names)}
     likelihood = _likelihood(scenario, observations, compiled, settings, prior)
     scores = stats.norm.ppf(u)
     prior_residuals = likelihood.residuals(prior)
+    observations = likelihood.observations.reset_index(drop=True)
+    misfits = misfit_table(observations, prior_residuals, compiled)
+    if not misfits.empty:
+        message = _misfit_message(misfits, n_draws=settings.draws)
+        if strict:
+            raise CalibrationError(message)
+        if progress is not None:
+            progress(message)
+        # widen each misfit's discrepancy until the closest prior draw is at the cut-off
+        factor = np.ones(len(observations))
+        factor[misfits["observation"].to_numpy()] = misfits["widened_sd"] / misfits["sd"]
+        observations = observations.assign(sd=observations["sd"] * factor)
+        observations["discrepancy_sd"] = np.sqrt(
+            np.maximum(observations["sd"] ** 2 - observations["measurement_sd"] ** 2, 0.0)
+        )
+        prior_residuals = prior_residuals / factor[:, None]
+        likelihood = replace(likelihood, observations=observations)
     prior_loglik = log_likelihood(prior_residuals)
     try:
         prior_weights = normalised_weights(prior_loglik)
@@ -541,6 +576,7 @@ def condition(
         observations=observations.reset_index(drop=True),
         settings=settings,
         prior=prior,
+        prior_residuals=prior_residuals,
         prior_log_likelihood=prior_loglik,
         prior_weights=prior_weights,
         importance_ess=importance_ess,
@@ -551,8 +587,8 @@ def condition(
         ess=ess,
         stages=tuple(stages),
         residuals=residuals,
+        misfits=misfits,
     )
-    _check_reproduced(result)
     if ess < FLOOR_DRAWS:
         raise CalibrationError(
             f"the tempered sample is worth only {ess:.0f} independent draws (floor "
@@ -562,26 +598,106 @@ def condition(
     return result
 
 
-def _check_reproduced(result: Conditioned) -> None:
-    """Refuse when an observation lies beyond ``IMPLAUSIBILITY_CUTOFF`` sd of every posterior
-    draw that carries weight."""
-    carrying = result.weights >= 1e-6 * result.weights.max()
-    absolute = np.abs(result.residuals[:, carrying])
-    nearest = np.where(np.isfinite(absolute), absolute, np.inf).min(axis=1, initial=np.inf)
-    bad = np.flatnonzero(nearest > IMPLAUSIBILITY_CUTOFF)
-    if bad.size:
-        lines = []
-        for i in bad:
-            row = result.observations.iloc[i]
-            lines.append(
-                f"'{row['variable']}' = {row['value']:g} ± {row['sd']:g} in {row['year']} "
-                f"(closest draw {nearest[i]:.1f} sd away)"
-            )
-        raise CalibrationError(
-            f"the model cannot reproduce {len(bad)} observation(s) within "
-            f"{IMPLAUSIBILITY_CUTOFF:g} sd with the scenario's ranges: {'; '.join(lines)} "
-            f"(importance ESS {result.importance_ess:.1f} of {result.n_draws} draws)"
+#: columns of ``misfit_table``
+MISFIT_COLUMNS = [
+    "observation",
+    "variable",
+    "year",
+    "value",
+    "measurement_sd",
+    "discrepancy_sd",
+    "sd",
+    "closest_residual",
+    "closest_value",
+    "widened_sd",
+    "suggested_value",
+    "suspect_structure",
+]
+
+
+def misfit_table(
+    observations: pd.DataFrame, residuals: np.ndarray, compiled: CompiledModel
+) -> pd.DataFrame:
+    """The observations that no draw comes within ``IMPLAUSIBILITY_CUTOFF`` sd of
+    (implausibility with measurement error and model discrepancy; Vernon, Goldstein & Bower
+    2010), with what may be wrong.
+
+    Args:
+        observations: the observations as the likelihood sees them (``sd`` the total).
+        residuals: standardised residuals ``(n_obs, n_draws)`` of the draws.
+        compiled: the model (units and structure).
+
+    Returns:
+        ``MISFIT_COLUMNS``: the observation's row number in ``observations``, its values and
+        sds; ``closest_residual`` (signed, in ``sd``) and ``closest_value`` of the nearest draw;
+        ``widened_sd``, the sd at which that draw is at the cut-off (the discrepancy the model
+        needs to reach it); ``suggested_value``, the value ÷ 100 when a fraction looks given in
+        percent (a dimensionless variable observed at 20-500 times the closest draw), else NaN;
+        ``suspect_structure``, the variable's sector and the variables its equation reads.
+    """
+    held = np.where(np.isfinite(residuals), residuals, np.inf)
+    rows = []
+    if held.shape[1] == 0:
+        return pd.DataFrame(rows, columns=MISFIT_COLUMNS)
+    nearest = np.argmin(np.abs(held), axis=1)
+    structure: dict[str, ModelVariable] = {}
+    names: dict[str, str] = {}
+    for i, row in enumerate(observations.itertuples(index=False)):
+        closest = float(held[i, nearest[i]])
+        if abs(closest) <= IMPLAUSIBILITY_CUTOFF:
+            continue
+        if not structure:
+            variables = model_structure(compiled.path)
+            structure = {v.name: v for v in variables}
+            names = {v.key: v.name for v in variables}
+        closest_value = row.value + closest * row.sd if np.isfinite(closest) else np.nan
+        ratio = row.value / closest_value if closest_value else np.inf
+        percent = compiled.units.get(row.variable, "") == "Dmnl" and 20 <= ratio <= 500
+        suspect = ""
+        if row.variable in structure:
+            found = structure[row.variable]
+            keys = (*found.references, *found.inflows, *found.outflows)
+            inputs = ", ".join(dict.fromkeys(names.get(key, key) for key in keys))
+            suspect = f"{found.sector}: {inputs}"
+        rows.append(
+            {
+                "observation": i,
+                "variable": row.variable,
+                "year": int(row.year),
+                "value": float(row.value),
+                "measurement_sd": float(getattr(row, "measurement_sd", row.sd)),
+                "discrepancy_sd": float(getattr(row, "discrepancy_sd", 0.0)),
+                "sd": float(row.sd),
+                "closest_residual": closest,
+                "closest_value": closest_value,
+                "widened_sd": abs(closest_value - row.value) / IMPLAUSIBILITY_CUTOFF,
+                "suggested_value": row.value / 100 if percent else np.nan,
+                "suspect_structure": suspect,
+            }
         )
+    return pd.DataFrame(rows, columns=MISFIT_COLUMNS)
+
+
+def _misfit_message(misfits: pd.DataFrame, n_draws: int) -> str:
+    lines = []
+    for row in misfits.itertuples(index=False):
+        text = (
+            f"'{row.variable}' = {row.value:g} ± {row.sd:g} in {row.year} (closest of "
+            f"{n_draws} prior draws {abs(row.closest_residual):.1f} sd away, at "
+            f"{row.closest_value:.4g})"
+        )
+        if np.isfinite(row.suggested_value):
+            text += (
+                f"; the model's unit is a fraction: {row.value:g} looks like a percentage, "
+                f"give {row.suggested_value:g}"
+            )
+        lines.append(text)
+    return (
+        f"the model does not reproduce {len(lines)} observation(s) within "
+        f"{IMPLAUSIBILITY_CUTOFF:g} sd (measurement error and model discrepancy) with the "
+        f"scenario's ranges: {'; '.join(lines)}; their discrepancy is widened to reach the "
+        "closest draw (misfits.csv), --strict refuses instead"
+    )
 
 
 # --- the conditioned ensemble as a file ----------------------------------------------------
@@ -628,7 +744,8 @@ def posterior_dataset(
         attrs={"long_name": "normalised importance weight of the prior draw (sums to 1)"},
     )
     observations = conditioned.observations
-    for column in ("variable", "year", "value", "sd", "source"):
+    columns = ["variable", "year", "value", "sd", "measurement_sd", "discrepancy_sd", "source"]
+    for column in (c for c in columns if c in observations.columns):
         values = observations[column].to_numpy()
         if column in ("variable", "source"):
             values = values.astype(str)

@@ -189,6 +189,7 @@ def run(
     from sim.report.bundle import console_table, write_run_outputs
     from sim.report.console import format_table
     from sim.scenario import load_scenario
+    from sim.track_record import default_backtest_dir, find_track_record, track_record_text
 
     language = lang.value
     try:
@@ -203,6 +204,11 @@ def run(
             )
         title = loaded.title.text(language) if loaded.title else scenario.stem
         description = loaded.description.text(language) if loaded.description else ""
+        backtest_dir = default_backtest_dir(scenario)
+        record, reason = find_track_record(
+            backtest_dir, results.attrs["model_sha256"], results.attrs["scenario_sha256"]
+        )
+        record_text = track_record_text(record, reason, backtest_dir, language)
         table, written = write_run_outputs(
             results,
             loaded.targets,
@@ -211,11 +217,13 @@ def run(
             title,
             description,
             history,
+            record_text,
         )
     except InnosimError as exc:
         raise fail(exc) from None
     typer.echo(title)
     typer.echo(format_table(console_table(table, loaded.targets, language)))
+    typer.echo(record_text)
     typer.echo("")
     for path in written:
         typer.echo(f"wrote {path}")

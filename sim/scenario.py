@@ -30,6 +30,10 @@ Sections (all optional in one file; the resolved scenario needs at least one tar
   reasoning}}``: a yearly uncertain path per Monte Carlo draw, continuing a driver after its
   last observed year or starting from the constant's value in ``start`` (``ProcessBase``;
   built by ``sim.ensemble.scenario_inputs``).
+* ``discrepancy``: ``{variable | default: {relative: r, source | reasoning}}``: the model
+  discrepancy of an observed variable, a share of the observed value (``Discrepancy``); the
+  likelihood of ``sim.calibration`` adds it in quadrature to each observation's measurement sd.
+  ``default`` covers the variables not named.
 * ``other_instruments``: ``{key: {label: {zh, en}, effect, constants, reason: {zh, en},
   source}}``: the plan's instruments that are not levers of the scenario, with the reason
   (``OtherInstrument``): carried by the model with an effect below the lever minimum
@@ -40,9 +44,9 @@ Inheritance: a child's lever, uncertainty, constraint or target replaces the par
 the same name; a lever in the child removes the parent's uncertainty of that name and vice
 versa (inherited correlations of a removed uncertainty are dropped); correlations merge by
 pair, ``monte_carlo`` by field, ``outputs`` add to the parent's; ``history`` and ``posterior``
-are replaced; ``drivers`` is replaced as a whole, ``other_instruments`` merge by key,
-``paths`` merge by name (a child's path
-removes the parent's lever or uncertainty of that name and vice versa). A driver or a path is a
+are replaced; ``drivers`` is replaced as a whole, ``other_instruments`` and ``discrepancy``
+merge by key, ``paths`` merge by name (a child's path removes the parent's lever or
+uncertainty of that name and vice versa). A driver or a path is a
 constant that is neither a lever nor an uncertainty.
 """
 
@@ -167,6 +171,21 @@ class Explained(StrictModel):
 
 
 # --- levers --------------------------------------------------------------------------------
+
+
+#: key of ``discrepancy`` for the variables not named
+DEFAULT_DISCREPANCY = "default"
+
+
+class Discrepancy(Explained):
+    """Model discrepancy of an observed variable: how far the model's structure may miss it.
+
+    Attributes:
+        relative: the discrepancy's sd as a share of the observed value (0.1: 10 %); it is
+            added in quadrature to the measurement sd in the likelihood.
+    """
+
+    relative: Annotated[float, BeforeValidator(reject_bool), Field(ge=0, le=10)]
 
 
 class OtherInstrument(StrictModel):
@@ -687,6 +706,7 @@ class ScenarioFile(StrictModel):
     drivers: Drivers | None = None
     paths: dict[NonEmpty, Process] = {}
     other_instruments: dict[Identifier, OtherInstrument] = {}
+    discrepancy: dict[NonEmpty, Discrepancy] = {}
 
 
 class Scenario(StrictModel):
@@ -701,6 +721,7 @@ class Scenario(StrictModel):
         drivers: the observed series imposed as data (absolute file paths), if any.
         paths: the yearly uncertain paths, by constant.
         other_instruments: the plan's instruments that are not levers, by key.
+        discrepancy: model discrepancy by observed variable (``default`` for the others).
         (the other fields as in ``ScenarioFile``; ``targets`` has at least one entry.)
     """
 
@@ -720,6 +741,13 @@ class Scenario(StrictModel):
     drivers: DriverSet | None = None
     paths: dict[str, Process] = {}
     other_instruments: dict[str, OtherInstrument] = {}
+    discrepancy: dict[str, Discrepancy] = {}
+
+    def relative_discrepancy(self, variable: str) -> float:
+        """The model discrepancy of ``variable`` as a share of its observed value: its own
+        entry, else ``default``, else 0."""
+        entry = self.discrepancy.get(variable, self.discrepancy.get(DEFAULT_DISCREPANCY))
+        return 0.0 if entry is None else entry.relative
 
     def saved_variables(self) -> list[str]:
         """Variables to save: the targets' variables, then ``outputs`` (no repeats)."""
@@ -1038,6 +1066,11 @@ def _merge(
         )
         origins[("drivers",)] = _Where(path, root, ("drivers",))
 
+    discrepancy = dict(parent.discrepancy) if parent else {}
+    for name, entry in own.discrepancy.items():
+        discrepancy[name] = entry
+        origins[("discrepancy", name)] = _Where(path, root, ("discrepancy", name))
+
     instruments = dict(parent.other_instruments) if parent else {}
     for key, instrument in own.other_instruments.items():
         instruments[key] = instrument
@@ -1058,6 +1091,7 @@ def _merge(
         "drivers": drivers,
         "paths": paths,
         "other_instruments": instruments,
+        "discrepancy": discrepancy,
     }
     return merged, origins
 
@@ -1126,6 +1160,13 @@ def _check_model(scenario: Scenario, origins: _Origins, info: ModelInfo) -> None
                 f"[{_fmt(low)}, {_fmt(high)}] of '{name}'; its support must lie inside them",
                 *((upper_field,) if upper_field else ()),
             )
+
+    for name in scenario.discrepancy:
+        if name != DEFAULT_DISCREPANCY:
+            where = origins[("discrepancy", name)]
+            known(name, where)
+            if info.kind(name) in ("lookup", "control"):
+                raise where.error(f"'{name}' is not a model output that can be observed")
 
     for key, instrument in scenario.other_instruments.items():
         where = origins[("other_instruments", key)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 from scipy import stats
@@ -84,6 +85,42 @@ def test_tempering_covers_the_truth_at_its_nominal_rate(scenario):
     assert abs(hits.mean() - 0.9) <= _tolerance(hits.size), hits.mean()
 
 
+#: constants outside the fixture's uncertainties, set apart from the model's defaults in the
+#: truth: a structure the conditioned model does not contain (fewer carrier candidates, longer
+#: patent life, more knowledge in contract turnover)
+PERTURBED_STRUCTURE = {
+    "Carrier Candidates In 2015": 9.0,
+    "Average Patent Life": 10.0,
+    "Contract Knowledge Elasticity": 0.3,
+}
+
+
+def _coverage_under_perturbed_structure(scenario, replications: int, draws: int) -> np.ndarray:
+    hits = []
+    for r in range(replications):
+        truth = _truth(scenario, r)
+        data = synthetic_observations(
+            scenario, truth | PERTURBED_STRUCTURE, OBSERVED, [2017, 2020], 0.02, seed=r
+        )
+        result = condition(scenario, data, draws=draws, seed=r)
+        for name, value in truth.items():
+            low, high = weighted_quantiles(result.draws[name], result.weights, [0.05, 0.95])
+            hits.append(low <= value <= high)
+    return np.array(hits)
+
+
+def test_the_discrepancy_term_restores_coverage_under_a_perturbed_structure(scenario, tmp_path):
+    path = tmp_path / "discrepancy.yaml"
+    path.write_text(
+        f"extends: {FIXTURE}\ndiscrepancy:\n  default: {{relative: 0.1, reasoning: test}}\n",
+        encoding="utf-8",
+    )
+    plain = _coverage_under_perturbed_structure(scenario, 12, 600)
+    with_term = _coverage_under_perturbed_structure(load_scenario(path), 12, 600)
+    assert with_term.mean() > plain.mean() + 0.2, (plain.mean(), with_term.mean())
+    assert abs(with_term.mean() - 0.9) <= _tolerance(with_term.size), with_term.mean()
+
+
 def test_the_posterior_narrows_around_the_truth(scenario):
     truth = _truth(scenario, 3)
     data = synthetic_observations(scenario, truth, OBSERVED, [2017, 2020], 0.03, seed=3)
@@ -102,14 +139,53 @@ def _impossible(scenario):
     return data
 
 
-def test_impossible_observations_refuse_by_ess_without_tempering(scenario):
+def test_sharp_observations_refuse_by_ess_without_tempering(scenario):
+    data = synthetic_observations(scenario, _truth(scenario, 0), OBSERVED, [2017, 2020], 0.01, 0)
     with pytest.raises(CalibrationError, match="effective sample size .* below the floor"):
-        condition(scenario, _impossible(scenario), draws=500, seed=1, tempering=False)
+        condition(scenario, data, draws=500, seed=1, tempering=False)
 
 
-def test_impossible_observations_refuse_with_tempering(scenario):
-    with pytest.raises(CalibrationError, match="cannot reproduce .*Innovation Carriers"):
-        condition(scenario, _impossible(scenario), draws=400, seed=1)
+def test_impossible_observations_are_reported_or_refused_when_strict(scenario):
+    with pytest.raises(CalibrationError, match="does not reproduce .*Innovation Carriers"):
+        condition(scenario, _impossible(scenario), draws=400, seed=1, strict=True)
+    result = condition(scenario, _impossible(scenario), draws=400, seed=1)
+    misfits = result.misfits
+    assert list(misfits["variable"]) == ["Innovation Carriers"]
+    assert misfits.loc[0, "closest_residual"] < -3
+    assert misfits.loc[0, "closest_value"] < 5000 and np.isnan(misfits.loc[0, "suggested_value"])
+    assert misfits.loc[0, "suspect_structure"].startswith("Platforms: ")
+
+
+def test_a_fraction_given_in_percent_gets_a_hint(scenario):
+    data = synthetic_observations(scenario, _truth(scenario, 1), OBSERVED, [2020], 0.05, seed=1)
+    intensity = synthetic_observations(
+        scenario, _truth(scenario, 1), ["RD Intensity"], [2020], 0.05, 1
+    )
+    intensity[["value", "sd"]] *= 100  # 0.96 % written as 0.96 instead of 0.0096
+    result = condition(scenario, pd.concat([data, intensity], ignore_index=True), draws=300, seed=1)
+    row = result.misfits.set_index("variable").loc["RD Intensity"]
+    assert row["suggested_value"] == pytest.approx(intensity["value"].iloc[0] / 100)
+
+
+def test_model_discrepancy_is_added_to_the_measurement_sd(scenario, tmp_path):
+    path = tmp_path / "with_discrepancy.yaml"
+    path.write_text(
+        f"extends: {FIXTURE}\n"
+        "discrepancy:\n"
+        "  default: {relative: 0.1, reasoning: test}\n"
+        "  Innovation Carriers: {relative: 0.2, reasoning: test}\n",
+        encoding="utf-8",
+    )
+    widened = load_scenario(path)
+    data = synthetic_observations(scenario, _truth(scenario, 2), OBSERVED, [2020], 0.03, seed=2)
+    result = condition(widened, data, draws=300, seed=1)
+    used = result.observations.set_index("variable")
+    given = data.set_index("variable")
+    for name in OBSERVED:
+        relative = 0.2 if name == "Innovation Carriers" else 0.1
+        row, value = used.loc[name], given.loc[name, "value"]
+        assert row["measurement_sd"] == given.loc[name, "sd"]
+        assert row["sd"] == pytest.approx(np.hypot(given.loc[name, "sd"], relative * abs(value)))
 
 
 def test_probability_moves_with_good_and_bad_news(scenario):
@@ -123,6 +199,9 @@ def test_probability_moves_with_good_and_bad_news(scenario):
         result = assess(scenario, data, 2022, draws=400, seed=2)
         row = result.table.set_index("target").loc["carriers_2025"]
         news[label] = (row["prior_probability"], row["probability"])
+        # carriers are not the economy: given the economy alone, nothing is learnt
+        assert row["economy_probability"] == pytest.approx(row["prior_probability"])
+        assert row["economy_ess"] == pytest.approx(400)
     (prior_good, good), (prior_bad, bad) = news["good"], news["bad"]
     assert prior_good == prior_bad
     assert good > prior_good + 0.1 and bad < prior_bad - 0.1

@@ -151,7 +151,7 @@ def test_assess_bad_flags(observed, tmp_path, args, fragment):
     assert not out.exists()
 
 
-def test_calibrate_needs_observations_and_refuses_impossible_ones(observed, tmp_path):
+def test_calibrate_needs_observations_and_reports_impossible_ones(observed, tmp_path):
     out = tmp_path / "o"
     result = runner.invoke(app, ["calibrate", str(FIXTURE), "--out", str(out)])
     assert result.exit_code == 2 and "--observed" in result.stderr
@@ -159,12 +159,21 @@ def test_calibrate_needs_observations_and_refuses_impossible_ones(observed, tmp_
     impossible.loc[0, "value"] = 1e5
     path = tmp_path / "impossible.csv"
     impossible.to_csv(path, index=False)
-    result = runner.invoke(
-        app,
-        ["calibrate", str(FIXTURE), "--observed", str(path), "--draws", "200", "--out", str(out)],
-    )
+    args = ["calibrate", str(FIXTURE), "--observed", str(path), "--draws", "200", "--out", str(out)]
+    result = runner.invoke(app, [*args, "--strict"])
     assert result.exit_code == 2, result.output
-    assert "cannot reproduce" in result.stderr and not out.exists()
+    assert "does not reproduce" in result.stderr and not out.exists()
+    # without --strict the run completes and reports the observation
+    result = runner.invoke(app, [*args, "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    assert "not reproduced within 3 sd" in result.stdout
+    misfits = pd.read_csv(out / "misfits.csv")
+    row = impossible.iloc[0]
+    assert list(zip(misfits["variable"], misfits["year"], strict=True)) == [
+        (row["variable"], row["year"])
+    ]
+    assert misfits.loc[0, "suspect_structure"]
+    out = tmp_path / "o2"
     missing = tmp_path / "missing.csv"
     result = runner.invoke(
         app, ["assess", str(FIXTURE), "--observed", str(missing), "--out", str(out)]

@@ -12,7 +12,7 @@ the ESS in place of the number of draws.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -53,6 +53,27 @@ def standardised_residuals(
         n_draws = next(iter(values.values())).shape[0] if values else 0
         return np.zeros((0, n_draws))
     return np.vstack(rows)
+
+
+def with_discrepancy(
+    observations: pd.DataFrame, relative_discrepancy: Callable[[str], float]
+) -> pd.DataFrame:
+    """The observations with the model discrepancy in their sd.
+
+    Adds ``measurement_sd`` (the data's sd) and ``discrepancy_sd`` (``relative_discrepancy(
+    variable)`` × |value|, in the variable's units) and sets ``sd`` to their quadrature sum, the
+    sd the likelihood divides by. Observations that already carry ``measurement_sd`` keep it as
+    the measurement part (the discrepancy is not added twice).
+    """
+    frame = observations.copy()
+    measurement = (
+        frame["measurement_sd"] if "measurement_sd" in frame.columns else frame["sd"]
+    ).astype(float)
+    relative = frame["variable"].map(relative_discrepancy).astype(float)
+    frame["measurement_sd"] = measurement
+    frame["discrepancy_sd"] = relative * frame["value"].abs()
+    frame["sd"] = np.hypot(measurement, frame["discrepancy_sd"])
+    return frame
 
 
 def log_likelihood(residuals: np.ndarray) -> np.ndarray:

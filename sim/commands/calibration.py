@@ -1,5 +1,6 @@
 """``innosim calibrate`` and ``innosim assess``: condition a scenario on observed data, and the
-plan's mid-term assessment. ``register(app)`` adds both commands to a typer app."""
+plan's mid-term assessment; ``innosim backtest``: forecasts from past origins scored against
+the later observations. ``register(app)`` adds the commands to a typer app."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
+import pandas as pd
 import typer
 
 from sim.commands.common import (
@@ -29,8 +31,53 @@ if TYPE_CHECKING:
     pass
 
 
+StrictOption = Annotated[
+    bool,
+    typer.Option(
+        "--strict",
+        help="Refuse (exit 2) when the model does not reproduce an observation within 3 sd "
+        "instead of reporting it in misfits.csv.",
+    ),
+]
+
+
 def _echo(message: str) -> None:
     typer.echo(message, err=True)
+
+
+def _misfit_lines(misfits: pd.DataFrame, lang: str) -> list[str]:
+    """The observations the model does not reproduce, for the console (zh or en)."""
+    if misfits.empty:
+        return []
+    n = len(misfits)
+    lines = [
+        f"模型在3个标准差内(测量误差与模型偏差)无法再现 {n} 个观测值，详见 misfits.csv："
+        if lang == "zh"
+        else f"{n} observation(s) not reproduced within 3 sd (measurement error and model "
+        "discrepancy), see misfits.csv:"
+    ]
+    for row in misfits.itertuples(index=False):
+        if lang == "zh":
+            text = (
+                f"  {row.variable} {row.year}: {row.value:g}，最接近的模型值 "
+                f"{row.closest_value:.4g}（相差 {abs(row.closest_residual):.1f} 个标准差）；"
+                f"可能有问题的结构 {row.suspect_structure}"
+            )
+            if pd.notna(row.suggested_value):
+                text += f"；模型单位为比例，{row.value:g} 像是百分数，应为 {row.suggested_value:g}"
+        else:
+            text = (
+                f"  {row.variable} {row.year}: {row.value:g}, closest model value "
+                f"{row.closest_value:.4g} ({abs(row.closest_residual):.1f} sd away); structure "
+                f"to suspect {row.suspect_structure}"
+            )
+            if pd.notna(row.suggested_value):
+                text += (
+                    f"; the model's unit is a fraction: {row.value:g} looks like a percentage, "
+                    f"give {row.suggested_value:g}"
+                )
+        lines.append(text)
+    return lines
 
 
 def calibrate(
@@ -54,6 +101,7 @@ def calibrate(
             help="Temper when plain importance weights are too uneven (else refuse).",
         ),
     ] = True,
+    strict: StrictOption = False,
     model: ModelOption = None,
 ) -> None:
     """Condition a scenario's uncertainties on observed data. Writes posterior.nc (prior draws
@@ -89,6 +137,7 @@ def calibrate(
             seed=settings.seed,
             model=model,
             tempering=tempering,
+            strict=strict,
             progress=_echo,
         )
         prior, posterior = conditioned_ensembles(loaded, conditioned, model=model)
@@ -118,6 +167,7 @@ def calibrate(
             parameters,
             targets,
             figures,
+            conditioned.misfits,
         )
     except InnosimError as exc:
         raise fail(exc) from None
@@ -135,6 +185,8 @@ def calibrate(
     shown = targets[["target", "prior_probability", "calibrated_probability"]]
     typer.echo(format_table(shown.round(3)))
     typer.echo("")
+    for line in _misfit_lines(conditioned.misfits, language):
+        typer.echo(line)
     for written_path in written:
         typer.echo(f"wrote {written_path}")
 
@@ -163,6 +215,7 @@ def assess(
     seed: SeedOption = None,
     out: OutOption = None,
     lang: LangOption = Lang.zh,
+    strict: StrictOption = False,
     model: ModelOption = None,
 ) -> None:
     """Mid-term assessment: each target's status against the plan's path, its probability
@@ -181,6 +234,7 @@ def assess(
     )
     from sim.report.console import format_table
     from sim.scenario import load_scenario, scenario_digest
+    from sim.track_record import default_backtest_dir, find_track_record, track_record_text
 
     language = lang.value
     try:
@@ -199,6 +253,7 @@ def assess(
             draws=settings.draws,
             seed=settings.seed,
             model=model,
+            strict=strict,
             progress=_echo,
         )
         charts = {
@@ -215,7 +270,13 @@ def assess(
             )
             for index, target in enumerate(loaded.targets)
         }
+        backtest_dir = default_backtest_dir(scenario)
+        record, reason = find_track_record(
+            backtest_dir, str(result.prior.attrs.get("model_sha256", "")), scenario_digest(loaded)
+        )
+        record_text = track_record_text(record, reason, backtest_dir, language)
         context = {
+            "track_record": record_text,
             "scenario": loaded.title.text(language) if loaded.title else scenario.stem,
             "as_of": result.as_of,
             "plan_start": result.plan_start,
@@ -249,6 +310,7 @@ def assess(
                 context,
                 provenance,
             ),
+            result.conditioned.misfits,
         )
     except InnosimError as exc:
         raise fail(exc) from None
@@ -266,14 +328,87 @@ def assess(
         )
     )
     typer.echo("")
+    typer.echo(record_text)
+    for line in _misfit_lines(result.conditioned.misfits, language):
+        typer.echo(line)
+    for path in written:
+        typer.echo(f"wrote {path}")
+
+
+def backtest(
+    scenario: ScenarioArgument = DEFAULT_SCENARIO,
+    observed: Annotated[
+        list[Path],
+        typer.Option(
+            "--observed",
+            help="Observed-data CSV (repeat for several; a later file's row replaces an "
+            "earlier one of the same variable and year).",
+            dir_okay=False,
+            metavar="FILE",
+        ),
+    ] = ...,  # type: ignore[assignment]
+    origin: Annotated[
+        list[int],
+        typer.Option(
+            "--origin",
+            help="Forecast origin year: condition on the rows up to it, score the later "
+            "ones (repeat for rolling origins).",
+            metavar="YEAR",
+        ),
+    ] = ...,  # type: ignore[assignment]
+    draws: DrawsOption = None,
+    seed: SeedOption = None,
+    out: OutOption = None,
+    lang: LangOption = Lang.zh,
+    model: ModelOption = None,
+) -> None:
+    """Backtest: condition on the observations up to each origin, forecast, and score every
+    later observation (median, 5-95 %, PIT, 50 %/90 % coverage, CRPS). Writes backtest.csv,
+    coverage.csv, backtest.json, pit.png, a chart per variable and backtest.html."""
+    from sim.backtest import backtest as run_backtest
+    from sim.report.backtest import (
+        backtest_figures,
+        console_lines,
+        render_backtest,
+        write_backtest_outputs,
+    )
+    from sim.scenario import load_scenario
+
+    language = lang.value
+    try:
+        loaded = load_scenario(scenario, model=model)
+        settings = monte_carlo_or_exit(loaded, draws, seed)
+        result = run_backtest(
+            loaded,
+            observed,
+            origin,
+            draws=settings.draws,
+            seed=settings.seed,
+            model=model,
+            progress=_echo,
+            note=note,
+        )
+        title = loaded.title.text(language) if loaded.title else scenario.stem
+        written = write_backtest_outputs(
+            out if out is not None else default_out("backtest", scenario),
+            result,
+            backtest_figures(result, language),
+            lambda images: render_backtest(result, images, language, title),
+        )
+    except InnosimError as exc:
+        raise fail(exc) from None
+    for line in console_lines(result, language):
+        typer.echo(line)
+    typer.echo("")
     for path in written:
         typer.echo(f"wrote {path}")
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``calibrate`` and ``assess`` to ``app``."""
+    """Add ``calibrate``, ``assess`` and ``backtest`` to ``app``."""
     app.command(name="calibrate")(calibrate)
     app.command(name="assess")(assess)
+    app.command(name="backtest")(backtest)
 
 
 if __name__ == "__main__":  # pragma: no cover - for trying the commands on their own

@@ -18,6 +18,7 @@ from sim.analysis.assessment import AT_RISK_MARGIN, plan_path
 from sim.analysis.weighting import weighted_quantiles
 from sim.atomic import staged_output_dir
 from sim.plotting import use_cjk_font
+from sim.report.calibration import MISFITS_FILE
 from sim.report.figures import figure_png
 from sim.report.html import REPORT_STYLE, format_number, format_percent
 from sim.results import variable
@@ -36,6 +37,7 @@ TEXT = {
         "path": "规划路径值",
         "status": "进度",
         "prior": "先验达成概率",
+        "economy": "仅据经济数据的达成概率",
         "probability": "基于观测的达成概率",
         "growth": "剩余年份所需年增长",
         "lever": "使概率 ≥ {goal} 的 {lever}",
@@ -66,6 +68,9 @@ TEXT = {
             "达成概率：模型不确定参数的先验分布以截至{as_of}年的全部观测值（高斯似然，标准差见数据表）为条件"
             "进行更新（方法：{method}；有效样本量 {ess:.0f}，抽样 {draws} 次，随机种子 {seed}）；"
             "区间为按有效样本量计算的 Wilson 95% 区间，只反映蒙特卡洛误差。"
+            "似然的标准差包括测量误差和情景设定的模型偏差。"
+            "“仅据经济数据”一栏只用经济部门的观测值（地区生产总值、财政收入等）对先验抽样加权："
+            "它与先验之差是经济所解释的部分，它与全部数据下概率之差是创新系统本身的表现。"
         ),
         "lever_rule": (
             "政策杠杆：对概率低于 {goal} 的目标，在 {low}–{high} 范围内用二分法寻找 "
@@ -92,6 +97,7 @@ TEXT = {
         "path": "Plan path",
         "status": "Status",
         "prior": "Prior probability",
+        "economy": "Given the economy only",
         "probability": "Probability given the data",
         "growth": "Growth needed per year",
         "lever": "{lever} for P ≥ {goal}",
@@ -123,7 +129,12 @@ TEXT = {
             "Probabilities: the model's uncertain parameters conditioned on all observations up "
             "to {as_of} (Gaussian likelihood with the stated sd; method: {method}; effective "
             "sample size {ess:.0f} of {draws} draws, seed {seed}); intervals are Wilson 95 % "
-            "intervals with the effective sample size, Monte Carlo error only."
+            "intervals with the effective sample size, Monte Carlo error only. The likelihood's "
+            "sd is the measurement error and the scenario's model discrepancy. The column "
+            "'given the economy only' weights the prior draws by the observations of the "
+            "economy sector alone (GDP, revenue, …): its difference from the prior is what the "
+            "economy explains, the difference from the all-data probability what the "
+            "innovation system did."
         ),
         "lever_rule": (
             "Lever: for each target below {goal}, bisection over {low}–{high} for the smallest "
@@ -280,6 +291,7 @@ def assessment_rows(
                 "status": text[record["status"]],
                 "status_key": record["status"],
                 "prior": f"{format_percent(record['prior_probability'])}",
+                "economy": f"{format_percent(record['economy_probability'])}",
                 "probability": f"{format_percent(record['probability'])} "
                 f"({format_percent(record['prob_low'])}–{format_percent(record['prob_high'])})",
                 "growth": "—" if math.isnan(growth) else f"{growth * 100:+.1f}%",
@@ -307,6 +319,7 @@ def console_rows(
         "path": text["path"],
         "status": text["status"],
         "prior": text["prior"],
+        "economy": text["economy"],
         "probability": text["probability"],
         "growth": text["growth"],
         "lever": text["lever"].format(lever=lever, goal=format_percent(goal)) if lever else "—",
@@ -327,19 +340,22 @@ _TEMPLATE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined
 {% if synthetic %}<p class="warning">{{ t.synthetic }}</p>{% endif %}
 <table>
 <tr><th>{{ t.indicator }}</th><th>{{ t.target }}</th><th>{{ t.last }}</th><th>{{ t.path }}</th>
-<th>{{ t.status }}</th><th>{{ t.prior }}</th><th>{{ t.probability }}</th><th>{{ t.growth }}</th>
+<th>{{ t.status }}</th><th>{{ t.prior }}</th><th>{{ t.economy }}</th><th>{{ t.probability }}</th>
+<th>{{ t.growth }}</th>
 <th>{{ lever_header }}</th></tr>
 {% for row in rows %}
 <tr><td>{{ row.indicator }}</td><td>{{ row.target }}</td><td class="num">{{ row.last }}</td>
 <td class="num">{{ row.path }}</td>
 <td style="color: {{ colours[row.status_key] }}; font-weight: bold">{{ row.status }}</td>
-<td class="num">{{ row.prior }}</td><td class="num">{{ row.probability }}</td>
+<td class="num">{{ row.prior }}</td><td class="num">{{ row.economy }}</td>
+<td class="num">{{ row.probability }}</td>
 <td class="num">{{ row.growth }}</td><td>{{ row.lever }}</td></tr>
 {% endfor %}
 </table>
 <h2>{{ t.method }}</h2>
 <p class="note">{{ rules }}</p>
 <p class="note">{{ conditioning }}</p>
+<p class="note">{{ track_record }}</p>
 {% if lever_rule %}<p class="note">{{ lever_rule }}</p>{% endif %}
 <h2>{{ t.figures }}</h2>
 <div class="fans">
@@ -375,7 +391,8 @@ def render_assessment(
     """The HTML text of the assessment (self-contained: figures embedded).
 
     ``title_context`` has ``scenario``, ``as_of``, ``plan_start``, ``method``, ``ess``,
-    ``draws``, ``seed``, ``goal`` and (if a lever was searched) ``lever``, ``low``, ``high``.
+    ``draws``, ``seed``, ``goal``, ``track_record`` (the sentence on the model's backtest) and
+    (if a lever was searched) ``lever``, ``low``, ``high``.
     """
     t = TEXT[lang]
     c = dict(title_context)
@@ -406,6 +423,7 @@ def render_assessment(
         )
         if lever
         else "",
+        track_record=str(c.get("track_record", "")),
         images=[(name, base64.b64encode(data).decode("ascii")) for name, data in images.items()],
         observations=[
             {
@@ -431,11 +449,14 @@ def write_assessment_outputs(
     table: pd.DataFrame,
     charts: Mapping[str, Figure],
     html_for: Callable[[Mapping[str, bytes]], str],
+    misfits: pd.DataFrame,
 ) -> list[Path]:
-    """Write ``assess.csv``, one chart per target and ``assess.html`` (staged, all or
-    nothing). ``html_for`` is called with ``{file name: PNG bytes}`` and returns the HTML."""
+    """Write ``assess.csv``, ``misfits.csv`` (the observations not reproduced; header only
+    when none), one chart per target and ``assess.html`` (staged, all or nothing). ``html_for``
+    is called with ``{file name: PNG bytes}`` and returns the HTML."""
     with staged_output_dir(out_dir) as stage:
         table.to_csv(stage / ASSESS_CSV, index=False)
+        misfits.to_csv(stage / MISFITS_FILE, index=False)
         images = {}
         for name, figure in charts.items():
             png = figure_png(figure)

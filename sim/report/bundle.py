@@ -47,8 +47,10 @@ def write_run_outputs(
     title: str,
     description: str = "",
     history: pd.DataFrame | None = None,
+    track_record: str = "",
 ) -> tuple[pd.DataFrame, list[Path]]:
-    """Write a run's outputs into ``out_dir`` (staged, so nothing half-written remains).
+    """Write a run's outputs into ``out_dir`` (staged, so nothing half-written remains);
+    ``track_record`` is the sentence on the model's backtest that the report states.
 
     Returns the target table (``sim.analysis.TARGET_COLUMNS``) and the files written.
     """
@@ -61,7 +63,9 @@ def write_run_outputs(
             png = figure_png(fan_chart(results, target, lang, history))
             (stage / fan_chart_file(target)).write_bytes(png)
             images[target.name] = png
-        html = render_report(results, table, targets, lang, images, title, description)
+        html = render_report(
+            results, table, targets, lang, images, title, description, track_record
+        )
         (stage / REPORT_FILE).write_text(html, encoding="utf-8")
         names = sorted(path.name for path in stage.iterdir())
     return table, [Path(out_dir) / name for name in names]

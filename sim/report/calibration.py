@@ -20,10 +20,11 @@ from matplotlib.figure import Figure
 from sim.analysis.weighting import weighted_quantiles
 from sim.atomic import staged_output_dir
 from sim.plotting import use_cjk_font
-from sim.report.figures import figure_png
+from sim.report.figures import figure_png, plot_observations
 from sim.results import slug, variable
 from sim.scenario import Language
 
+MISFITS_FILE = "misfits.csv"
 POSTERIOR_FILE = "posterior.nc"
 PARAMETERS_FILE = "parameters.csv"
 TARGETS_FILE = "targets.csv"
@@ -99,17 +100,7 @@ def fit_chart(
         times[shown], q05, q95, color="tab:blue", alpha=0.35, linewidth=0, label=text["posterior"]
     )
     axes.plot(times[shown], q50, color="tab:blue", label=text["posterior_median"])
-    rows = observations[observations["variable"] == name]
-    if not rows.empty:
-        axes.errorbar(
-            rows["year"],
-            rows["value"],
-            yerr=2 * rows["sd"],
-            fmt="o",
-            color="black",
-            capsize=3,
-            label=text["observed"],
-        )
+    plot_observations(axes, observations, name, text["observed"])
     if plan_start is not None:
         axes.axvline(plan_start, color="0.4", linestyle=":", linewidth=1, label=text["plan_start"])
     units = before.attrs.get("units", "")
@@ -181,6 +172,7 @@ def write_calibration_outputs(
     parameters: pd.DataFrame,
     targets: pd.DataFrame,
     figures: Mapping[str, Figure],
+    misfits: pd.DataFrame,
 ) -> list[Path]:
     """Write the outputs of a calibration into ``out_dir`` (staged: all or nothing).
 
@@ -190,11 +182,13 @@ def write_calibration_outputs(
         parameters: the parameter table (``parameters.csv``).
         targets: prior and calibrated target probabilities (``targets.csv``).
         figures: PNG file name → figure.
+        misfits: the observations not reproduced (``misfits.csv``; header only when none).
     """
     with staged_output_dir(out_dir) as stage:
         posterior_file.to_netcdf(stage / POSTERIOR_FILE)
         parameters.to_csv(stage / PARAMETERS_FILE, index=False)
         targets.to_csv(stage / TARGETS_FILE, index=False)
+        misfits.to_csv(stage / MISFITS_FILE, index=False)
         for name, figure in figures.items():
             (stage / name).write_bytes(figure_png(figure))
         names = sorted(path.name for path in stage.iterdir())

@@ -35,6 +35,22 @@ TEXT = {
 }
 
 
+def plot_observations(axes, observations: pd.DataFrame, name: str, label: str) -> None:
+    """Draw the observations of variable ``name`` (columns ``variable, year, value, sd``) as
+    black points with ±2 sd error bars on ``axes``, labelled ``label``."""
+    rows = observations[observations["variable"] == name]
+    if not rows.empty:
+        axes.errorbar(
+            rows["year"],
+            rows["value"],
+            yerr=2 * rows["sd"],
+            fmt="o",
+            color="black",
+            capsize=3,
+            label=label,
+        )
+
+
 def fan_chart(
     results: xr.Dataset,
     target: Target,

@@ -96,6 +96,7 @@ _TEMPLATE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined
 <h1>{{ title }}</h1>
 {% if description %}<p>{{ description }}</p>{% endif %}
 <p>{{ run }}</p>
+<p class="note">{{ track_record }}</p>
 <h2>{{ t.targets }}</h2>
 <table>
 <tr><th>{{ t.indicator }}</th><th>{{ t.year }}</th><th>{{ t.target }}</th>
@@ -196,10 +197,11 @@ def render_report(
     images: Mapping[str, bytes],
     title: str,
     description: str = "",
+    track_record: str = "",
 ) -> str:
-    """The HTML text of the report: target table, fan charts (PNG bytes by target name,
-    embedded), levers, drivers and paths, uncertainties and the run's provenance from
-    ``results.attrs``."""
+    """The HTML text of the report: target table, the model's track record (a sentence,
+    ``sim.track_record``), fan charts (PNG bytes by target name, embedded), levers, drivers
+    and paths, uncertainties and the run's provenance from ``results.attrs``."""
     t = TEXT[lang]
     attrs = results.attrs
     uncertainties = [
@@ -234,6 +236,7 @@ def render_report(
         t=t,
         title=title,
         description=description,
+        track_record=track_record,
         run=t["run"].format(
             draws=results.sizes.get("draw", 0),
             sampler=attrs.get("sampler", "?"),
