@@ -302,6 +302,7 @@ def lever_probabilities(
         compiled,
         uncertainty_draws=conditioned.draws,
         path_index=conditioned.ancestors,
+        fresh_after=conditioned.last_observed_year,
     )
     fixed = inputs.fixed
     outputs = list(dict.fromkeys(target.variable for target in scenario.targets))

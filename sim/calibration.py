@@ -264,6 +264,12 @@ class Conditioned:
         """Number of prior draws (and of posterior draws)."""
         return self.settings.draws
 
+    @property
+    def last_observed_year(self) -> int:
+        """The last year conditioned on: the posterior's paths follow their ancestors up to it
+        and fresh shocks after it (``sim.ensemble.scenario_inputs``)."""
+        return int(self.observations["year"].max())
+
     def posterior_sample(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """An equally weighted posterior sample of ``n_draws`` draws (systematic resampling of
         the weighted draws) and the prior draw each descends from."""
@@ -834,7 +840,8 @@ def conditioned_ensembles(
     """Ensembles (``sim.results`` layout) of the prior draws and of the posterior draws (the
     same Dataset for importance weighting); the posterior's draws carry
     ``conditioned.weights`` and the paths of the prior draws they descend from
-    (``conditioned.ancestors``). ``extra_outputs`` default to the observed variables."""
+    (``conditioned.ancestors``) up to the last observed year, their own shocks after it.
+    ``extra_outputs`` default to the observed variables."""
     extra = (
         list(dict.fromkeys(conditioned.observations["variable"]))
         if extra_outputs is None
@@ -857,6 +864,7 @@ def conditioned_ensembles(
         seed=seed,
         uncertainty_draws=conditioned.draws,
         path_index=conditioned.ancestors,
+        fresh_after=conditioned.last_observed_year,
         extra_outputs=extra,
         model=model,
     )

@@ -37,7 +37,7 @@ import xarray as xr
 
 from sim.engine import CompiledModel, TimePath, compile_model, simulate
 from sim.results import OUTCOME, UNCERTAINTY, slug
-from sim.sampling import draw_path, sample
+from sim.sampling import draw_path, path_shocks, sample
 from sim.scenario import (
     Lever,
     MonteCarlo,
@@ -217,6 +217,34 @@ class ExogenousSeries:
         if not self.per_draw:
             return self
         return replace(self, values=self.values[np.asarray(index, dtype=np.intp)])
+
+    def with_fresh_shocks(self, ancestors: np.ndarray, after: int, seed: int) -> ExogenousSeries:
+        """The paths of the draws ``ancestors`` up to year ``after``, continued from there with
+        each new draw's own shocks: new draw ``i`` follows the shocks of prior draw
+        ``ancestors[i]`` up to ``after`` and of prior draw ``i`` after it (the same seeded
+        streams, ``sim.sampling.path_shocks``; ``i`` below the prior's number of draws).
+
+        Resampled or tempered draws share their ancestors' paths; after the last observed year
+        nothing conditions them, so copying those paths would make the future rest on a few
+        distinct shocks. A driver alone, or a path whose drawn years all lie up to ``after``, is
+        the ancestors' series (``take``)."""
+        ancestors = np.asarray(ancestors, dtype=np.intp)
+        if not self.per_draw or self.process is None or self.first_drawn is None:
+            return self.take(ancestors)
+        drawn = self.years >= self.first_drawn
+        drawn_years = self.years[drawn].astype(int)
+        later = drawn_years > after
+        if not later.any():
+            return self.take(ancestors)
+        n = ancestors.size
+        if n > self.values.shape[0] or (ancestors.size and ancestors.max() >= self.values.shape[0]):
+            raise ValueError("fresh shocks need the prior draws of every new draw's number")
+        shocks = path_shocks(self.name, self.values.shape[0], drawn_years.tolist(), seed)
+        mixed = np.where(later, shocks[:n], shocks[ancestors])
+        start_value = float(self.values[0, np.flatnonzero(drawn)[0] - 1])
+        values = self.values[ancestors].copy()
+        values[:, drawn] = self.process.values(start_value, mixed)
+        return replace(self, values=values)
 
     def describe(self) -> str:
         """E.g. ``driver: economy.csv (2010-2020); path from 2021: log_ar1(persistence=0.5, …)``."""
@@ -401,6 +429,7 @@ def scenario_inputs(
     *,
     uncertainty_draws: Mapping[str, np.ndarray] | None = None,
     path_index: np.ndarray | None = None,
+    fresh_after: int | None = None,
 ) -> EnsembleInputs:
     """The engine's inputs for draws of ``scenario`` with Monte Carlo ``settings``.
 
@@ -410,6 +439,9 @@ def scenario_inputs(
     have those draws in turn, or the draws ``path_index`` (integers below ``settings.draws``,
     e.g. the prior draws calibration particles descend from). ``uncertainty_draws`` replaces
     the uncertainties' values (one array per uncertainty, one value per draw of the inputs).
+    ``fresh_after`` (with ``path_index``): the paths follow their ancestors up to that year and
+    each draw's own shocks after it (``ExogenousSeries.with_fresh_shocks``), for draws
+    conditioned on data up to that year.
 
     Raises ``ValueError`` when ``uncertainty_draws`` lacks an uncertainty or has the wrong
     length, or ``path_index`` is out of range.
@@ -443,7 +475,12 @@ def scenario_inputs(
         compiled.final_time,
         compiled.initial_time,
     )
-    if index is not None:
+    if index is not None and fresh_after is not None:
+        exogenous = {
+            name: series.with_fresh_shocks(index, fresh_after, settings.seed)
+            for name, series in exogenous.items()
+        }
+    elif index is not None:
         exogenous = {name: series.take(index) for name, series in exogenous.items()}
     fixed = lever_params(scenario.levers)
     paths: dict[str, TimePath] = {}
@@ -499,6 +536,7 @@ def run_ensemble(
     *,
     uncertainty_draws: Mapping[str, np.ndarray] | None = None,
     path_index: np.ndarray | None = None,
+    fresh_after: int | None = None,
     extra_outputs: Sequence[str] = (),
 ) -> xr.Dataset:
     """Run a scenario's Monte Carlo ensemble.
@@ -513,6 +551,8 @@ def run_ensemble(
             (e.g. a weighted sample from ``sim.calibration``); ``draws`` is then their length.
         path_index: with ``uncertainty_draws``, the draw (below ``draws``) whose paths each
             of them carries (e.g. a posterior draw's prior ancestor); default: its own.
+        fresh_after: with ``path_index``, the last year the paths follow their ancestors; each
+            draw's own shocks drive them after it (``scenario_inputs``).
         extra_outputs: variables to save besides ``scenario.saved_variables()``.
 
     Without ``uncertainty_draws`` the uncertainties are drawn by ``draw_uncertainties``: from
@@ -539,7 +579,12 @@ def run_ensemble(
     settings = monte_carlo_settings(scenario, draws, seed, sampler)
     compiled = compile_model(model)
     inputs = scenario_inputs(
-        scenario, settings, compiled, uncertainty_draws=uncertainty_draws, path_index=path_index
+        scenario,
+        settings,
+        compiled,
+        uncertainty_draws=uncertainty_draws,
+        path_index=path_index,
+        fresh_after=fresh_after,
     )
     drawn = inputs.drawn
     outputs = list(

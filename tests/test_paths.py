@@ -1,6 +1,7 @@
 """Drivers (observed series imposed as data) and paths (yearly uncertain paths, one per draw):
 the scenario syntax, the step paths, the processes, seeded reproducibility and common random
-numbers, chunk invariance, and calibration keeping each draw's path.
+numbers, chunk invariance, and calibration keeping each draw's path up to the last observed
+year and fresh shocks after it.
 
 Everything runs on ``tests/fixtures/economy.mdl`` (a small economy driven by coal), not on the
 project's model."""
@@ -549,18 +550,53 @@ def test_calibration_particles_keep_their_paths(scenario) -> None:
     assert list(result.observations["variable"]) == ["GDP", "GDP"]
     assert result.method == "tempering"  # the 2024 observation depends on the paths
     prior, posterior = conditioned_ensembles(scenario, result, model=MODEL)
+    assert result.last_observed_year == 2024
+    times = posterior["time"].values
+    kept, fresh = times <= 2024, times > 2024
     for name in (COAL, SHOCK):
-        np.testing.assert_array_equal(
-            posterior[slug(name)].values, prior[slug(name)].values[result.ancestors]
-        )
+        inherited = prior[slug(name)].values[result.ancestors]
+        # up to the last observed year each particle carries its ancestor's path ...
+        np.testing.assert_array_equal(posterior[slug(name)].values[:, kept], inherited[:, kept])
+        # ... after it, its own shocks: no longer copies of a few ancestors' futures
+        after = posterior[slug(name)].values[:, fresh]
+        assert len(np.unique(after[:, -1])) > len(np.unique(inherited[:, -1]))
+        own = result.ancestors == np.arange(result.ancestors.size)
+        np.testing.assert_array_equal(after[own], prior[slug(name)].values[own][:, fresh])
     # a particle's residuals are those of its constants with its ancestor's path
     compiled = compile_model(MODEL)
     settings = monte_carlo_settings(scenario, 200, 2)
     inputs = scenario_inputs(
-        scenario, settings, compiled, uncertainty_draws=result.draws, path_index=result.ancestors
+        scenario,
+        settings,
+        compiled,
+        uncertainty_draws=result.draws,
+        path_index=result.ancestors,
+        fresh_after=result.last_observed_year,
     )
     _, values = simulate_inputs(compiled, inputs, ["GDP"])
     np.testing.assert_allclose(values["GDP"], posterior[slug("GDP")].values, rtol=0, atol=0)
+
+
+def test_fresh_shocks_continue_the_ancestor_from_the_last_observed_year(compiled, scenario):
+    series = exogenous_series(scenario, 6, 4, compiled.constants, compiled.final_time)[SHOCK]
+    assert series.per_draw and series.first_drawn <= 2024
+    ancestors = np.array([3, 3, 3, 0, 5, 5])
+    fresh = series.with_fresh_shocks(ancestors, 2024, seed=4)
+    years = series.years.tolist()
+    cut = years.index(2024) + 1
+    np.testing.assert_array_equal(fresh.values[:, :cut], series.values[ancestors, :cut])
+    # AR(1) about the starting value (mean 0 here): one step from the ancestor's 2024 value
+    # with draw i's own 2025 shock
+    process = series.process
+    eps = path_shocks(SHOCK, 6, [2025], 4)[:, 0]
+    expected = process.persistence * series.values[ancestors, cut - 1] + process.volatility * eps
+    np.testing.assert_allclose(fresh.values[:, cut], np.clip(expected, process.min, process.max))
+    # every draw its own ancestor: the series itself
+    same = series.with_fresh_shocks(np.arange(6), 2024, seed=4)
+    np.testing.assert_array_equal(same.values, series.values)
+    # data covering every drawn year: the ancestors' paths
+    late = series.with_fresh_shocks(ancestors, int(series.years[-1]), seed=4)
+    np.testing.assert_array_equal(late.values, series.values[ancestors])
 
 
 # --- sensitivity and discovery ---------------------------------------------------------------
