@@ -60,7 +60,7 @@ from sim.errors import InnosimError
 from sim.posterior import PRIOR
 from sim.results import UNCERTAINTY, slug
 from sim.sampling import correlation_matrix, iman_conover, uniforms
-from sim.scenario import MonteCarlo, Scenario, Target, scenario_digest
+from sim.scenario import Choice, MonteCarlo, Scenario, Target, scenario_digest
 from sim.vensim import ModelVariable, model_documentation, model_structure
 
 #: Plain importance weighting is used when its Kish ESS reaches ``ess_floor(draws)``.
@@ -99,6 +99,12 @@ def ess_floor(n_draws: int) -> float:
 # --- the prior on the normal-score scale ---------------------------------------------------
 
 
+#: the normal-score table of ``NormalScores.values``: points and the largest |z| (Φ(±8.2)
+#: is within 2e-16 of 0 and 1, where the inverse CDF meets double precision)
+SCORE_TABLE_POINTS = 16385
+SCORE_TABLE_LIMIT = 8.2
+
+
 @dataclass(frozen=True)
 class NormalScores:
     """A scenario's prior on the normal-score scale: ``z ~ N(0, R)``, ``x = ppf(Φ(z))``.
@@ -112,12 +118,39 @@ class NormalScores:
     names: tuple[str, ...]
     correlation: np.ndarray = field(repr=False)
     distributions: Mapping[str, object] = field(repr=False)
+    _tables: dict[str, tuple[np.ndarray, np.ndarray] | None] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def values(self, scores: np.ndarray) -> dict[str, np.ndarray]:
-        """The uncertainties' values (model units) of scores ``(n, d)``."""
-        tiny, top = np.finfo(float).tiny, np.nextafter(1.0, 0.0)
-        u = np.clip(stats.norm.cdf(scores), tiny, top)
-        return {name: self.distributions[name].ppf(u[:, k]) for k, name in enumerate(self.names)}
+        """The uncertainties' values (model units) of scores ``(n, d)``.
+
+        A continuous distribution's ``ppf(Φ(z))`` is interpolated linearly in a table of
+        ``SCORE_TABLE_POINTS`` exact values over ``|z| ≤ SCORE_TABLE_LIMIT`` (error below 1e-5
+        of the distribution's 5-95 % range for |z| ≤ 7, tested on the baseline; beyond 8.2 the
+        value at 8.2); a discrete one's is exact. The inverse CDFs of the PERT and beta
+        distributions were otherwise most of a tempering run's time.
+        """
+        out = {}
+        for k, name in enumerate(self.names):
+            table = self._table(name)
+            if table is None:
+                tiny, top = np.finfo(float).tiny, np.nextafter(1.0, 0.0)
+                u = np.clip(stats.norm.cdf(scores[:, k]), tiny, top)
+                out[name] = self.distributions[name].ppf(u)
+            else:
+                out[name] = np.interp(scores[:, k], *table)
+        return out
+
+    def _table(self, name: str) -> tuple[np.ndarray, np.ndarray] | None:
+        if name not in self._tables:
+            distribution = self.distributions[name]
+            if isinstance(distribution, Choice):
+                self._tables[name] = None
+            else:
+                grid = np.linspace(-SCORE_TABLE_LIMIT, SCORE_TABLE_LIMIT, SCORE_TABLE_POINTS)
+                self._tables[name] = (grid, distribution.ppf(stats.norm.cdf(grid)))
+        return self._tables[name]
 
     def log_density(self, scores: np.ndarray) -> np.ndarray:
         """Log prior density of scores ``(n, d)``, up to a constant."""
