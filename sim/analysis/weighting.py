@@ -232,6 +232,7 @@ PARAMETER_COLUMNS = [
     "parameter",
     "hellinger",
     "shift",
+    "contraction",
     "prior_mean",
     "prior_p05",
     "prior_p95",
@@ -249,7 +250,10 @@ def parameter_table(
     """How far each parameter moved from prior to posterior, most-updated first.
 
     ``hellinger`` ranks the parameters (it sees both a shift and a narrowing); ``shift`` is
-    ``(posterior mean - prior mean) / prior sd``. Means and 5–95 % bounds in model units.
+    ``(posterior mean - prior mean) / prior sd``; ``contraction`` is ``1 - posterior variance /
+    prior variance`` (Schervish's posterior contraction: near 1 when the data pin the
+    parameter down, near 0 when they say nothing about it alone; negative when the data widen
+    it). Means and 5–95 % bounds in model units.
     """
     rows = []
     for name in prior:
@@ -258,6 +262,7 @@ def parameter_table(
         weights = np.ones(after.size) if posterior_weights is None else posterior_weights
         sd = before.std()
         after_mean = float(np.sum(weights * after) / np.sum(weights))
+        after_var = float(np.sum(weights * (after - after_mean) ** 2) / np.sum(weights))
         p05, p95 = np.quantile(before, [0.05, 0.95], method="inverted_cdf")
         q05, q95 = weighted_quantiles(after, weights, [0.05, 0.95])
         rows.append(
@@ -265,6 +270,7 @@ def parameter_table(
                 "parameter": name,
                 "hellinger": hellinger_distance(before, after, posterior_weights=weights),
                 "shift": (after_mean - before.mean()) / sd if sd > 0 else 0.0,
+                "contraction": 1.0 - after_var / sd**2 if sd > 0 else 0.0,
                 "prior_mean": float(before.mean()),
                 "prior_p05": float(p05),
                 "prior_p95": float(p95),

@@ -178,7 +178,15 @@ def calibrate(
         f"(plain importance weighting: {conditioned.importance_ess:.1f})"
     )
     top = parameters.head(5)[
-        ["parameter", "hellinger", "prior_mean", "posterior_mean", "posterior_p05", "posterior_p95"]
+        [
+            "parameter",
+            "hellinger",
+            "contraction",
+            "prior_mean",
+            "posterior_mean",
+            "posterior_p05",
+            "posterior_p95",
+        ]
     ]
     typer.echo(format_table(top.round(4)))
     typer.echo("")

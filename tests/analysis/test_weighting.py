@@ -77,3 +77,17 @@ def test_parameter_table_ranks_by_movement():
     assert table["parameter"].tolist() == ["b", "a"]
     assert table.loc[0, "shift"] == pytest.approx(1.0, abs=0.1)
     assert table.loc[0, "posterior_p05"] > table.loc[0, "prior_p05"]
+
+
+def test_contraction_is_one_minus_the_variance_ratio():
+    rng = np.random.default_rng(3)
+    prior = {"pinned": rng.normal(size=20000), "free": rng.normal(size=20000)}
+    posterior = {"pinned": rng.normal(0.5, 0.2, 20000), "free": rng.normal(0.0, 1.0, 20000)}
+    table = parameter_table(prior, posterior).set_index("parameter")
+    assert table.loc["pinned", "contraction"] == pytest.approx(1 - 0.2**2, abs=0.01)
+    assert abs(table.loc["free", "contraction"]) < 0.05
+    # weights count: a weighted sample equal to the pinned one by repetition
+    values = np.array([0.3, 0.5, 0.7])
+    weighted = parameter_table({"x": prior["pinned"]}, {"x": values}, np.array([1.0, 2.0, 1.0]))
+    repeated = parameter_table({"x": prior["pinned"]}, {"x": np.array([0.3, 0.5, 0.5, 0.7])})
+    assert weighted.loc[0, "contraction"] == pytest.approx(repeated.loc[0, "contraction"])
