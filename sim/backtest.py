@@ -272,9 +272,7 @@ def prior_ensemble(
 ) -> xr.Dataset:
     """The ensemble of the scenario's prior draws: those ``condition`` starts from (the
     distributions, not a ``posterior`` the scenario names), each with its own paths."""
-    space = normal_scores(scenario)
-    u = prior_uniforms(scenario, settings)
-    prior = {name: space.distributions[name].ppf(u[:, k]) for k, name in enumerate(space.names)}
+    prior = normal_scores(scenario).prior_values(prior_uniforms(scenario, settings))
     return run_ensemble(
         scenario,
         draws=settings.draws,

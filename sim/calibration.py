@@ -142,6 +142,13 @@ class NormalScores:
                 out[name] = np.interp(scores[:, k], *table)
         return out
 
+    def prior_values(self, uniforms: np.ndarray) -> dict[str, np.ndarray]:
+        """The uncertainties' values (model units) of prior uniforms ``(n, d)`` (exact inverse
+        CDFs: the values ``sim.sampling.sample`` gives, see ``prior_uniforms``)."""
+        return {
+            name: self.distributions[name].ppf(uniforms[:, k]) for k, name in enumerate(self.names)
+        }
+
     def _table(self, name: str) -> tuple[np.ndarray, np.ndarray] | None:
         if name not in self._tables:
             distribution = self.distributions[name]
@@ -562,7 +569,7 @@ def condition(
     observations = with_discrepancy(observations, scenario.relative_discrepancy)
     space = normal_scores(scenario)
     u = prior_uniforms(scenario, settings)
-    prior = {name: space.distributions[name].ppf(u[:, k]) for k, name in enumerate(space.names)}
+    prior = space.prior_values(u)
     likelihood = _likelihood(scenario, observations, compiled, settings, prior)
     scores = stats.norm.ppf(u)
     prior_residuals = likelihood.residuals(prior)

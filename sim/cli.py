@@ -189,7 +189,7 @@ def run(
     from sim.report.bundle import console_table, write_run_outputs
     from sim.report.console import format_table
     from sim.scenario import load_scenario
-    from sim.track_record import default_backtest_dir, find_track_record, track_record_text
+    from sim.track_record import scenario_track_record
 
     language = lang.value
     try:
@@ -204,11 +204,9 @@ def run(
             )
         title = loaded.title.text(language) if loaded.title else scenario.stem
         description = loaded.description.text(language) if loaded.description else ""
-        backtest_dir = default_backtest_dir(scenario)
-        record, reason = find_track_record(
-            backtest_dir, results.attrs["model_sha256"], results.attrs["scenario_sha256"]
+        record_text = scenario_track_record(
+            scenario, results.attrs["model_sha256"], results.attrs["scenario_sha256"], language
         )
-        record_text = track_record_text(record, reason, backtest_dir, language)
         table, written = write_run_outputs(
             results,
             loaded.targets,

@@ -12,3 +12,9 @@ SCENARIO_DIR: Path = REPO_ROOT / "scenarios"
 
 #: Scenario used when none is given on the command line.
 DEFAULT_SCENARIO_PATH: Path = SCENARIO_DIR / "baseline.yaml"
+
+
+def default_out(command: str, scenario: Path) -> Path:
+    """Default output directory of a command: ``out/<scenario name>/<command>`` (relative to
+    the working directory)."""
+    return Path("out") / scenario.stem / command

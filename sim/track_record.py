@@ -16,11 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.paths import default_out
 from sim.report.backtest import BACKTEST_CSV, BACKTEST_JSON
 from sim.scenario import Language
-
-#: the default directory of a scenario's backtest, relative to the working directory
-DEFAULT_BACKTEST_DIR = Path("out") / "{scenario}" / "backtest"
 
 
 @dataclass(frozen=True)
@@ -47,7 +45,7 @@ class TrackRecord:
 
 def default_backtest_dir(scenario: Path) -> Path:
     """Where ``innosim backtest`` writes by default for the scenario file ``scenario``."""
-    return Path(str(DEFAULT_BACKTEST_DIR).format(scenario=scenario.stem))
+    return default_out("backtest", scenario)
 
 
 def find_track_record(
@@ -126,6 +124,16 @@ _TEXT = {
         ),
     },
 }
+
+
+def scenario_track_record(
+    scenario: Path, model_sha256: str, scenario_sha256: str, lang: Language
+) -> str:
+    """The sentence on the track record of the scenario file ``scenario`` (run with the model
+    and scenario of these sha256), read from its default backtest directory."""
+    directory = default_backtest_dir(scenario)
+    record, reason = find_track_record(directory, model_sha256, scenario_sha256)
+    return track_record_text(record, reason, directory, lang)
 
 
 def track_record_text(

@@ -72,8 +72,8 @@ def test_run_states_the_track_record(tmp_path, monkeypatch, real_model):
     from typer.testing import CliRunner
 
     from sim.cli import app
-    from sim.commands.common import default_out
     from sim.engine import compile_model
+    from sim.paths import default_out
     from sim.scenario import scenario_digest
 
     fixture = Path(__file__).parent / "fixtures" / "calibration_small.yaml"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import pandas as pd
 import typer
@@ -20,16 +20,12 @@ from sim.commands.common import (
     OutOption,
     ScenarioArgument,
     SeedOption,
-    default_out,
     fail,
     monte_carlo_or_exit,
     note,
 )
 from sim.errors import InnosimError
-
-if TYPE_CHECKING:
-    pass
-
+from sim.paths import default_out
 
 StrictOption = Annotated[
     bool,
@@ -242,7 +238,7 @@ def assess(
     )
     from sim.report.console import format_table
     from sim.scenario import load_scenario, scenario_digest
-    from sim.track_record import default_backtest_dir, find_track_record, track_record_text
+    from sim.track_record import scenario_track_record
 
     language = lang.value
     try:
@@ -278,11 +274,12 @@ def assess(
             )
             for index, target in enumerate(loaded.targets)
         }
-        backtest_dir = default_backtest_dir(scenario)
-        record, reason = find_track_record(
-            backtest_dir, str(result.prior.attrs.get("model_sha256", "")), scenario_digest(loaded)
+        record_text = scenario_track_record(
+            scenario,
+            str(result.prior.attrs.get("model_sha256", "")),
+            scenario_digest(loaded),
+            language,
         )
-        record_text = track_record_text(record, reason, backtest_dir, language)
         context = {
             "track_record": record_text,
             "scenario": loaded.title.text(language) if loaded.title else scenario.stem,

@@ -66,11 +66,6 @@ def note(message: str) -> None:
     typer.echo(f"innosim: note: {message}", err=True)
 
 
-def default_out(command: str, scenario: Path) -> Path:
-    """Default output directory of a command: ``out/<scenario name>/<command>``."""
-    return Path("out") / scenario.stem / command
-
-
 def monte_carlo_or_exit(loaded: Scenario, draws: int | None, seed: int | None) -> MonteCarlo:
     """The scenario's Monte Carlo settings with the command's overrides (bad ones: exit 2)."""
     from pydantic import ValidationError

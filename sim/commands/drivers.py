@@ -18,10 +18,10 @@ from sim.commands.common import (
     ModelOption,
     OutOption,
     ScenarioArgument,
-    default_out,
     fail,
 )
 from sim.errors import InnosimError
+from sim.paths import default_out
 
 #: File of the sensitivity table.
 SENSITIVITY_FILE = "sensitivity.csv"

@@ -26,10 +26,10 @@ from sim.commands.common import (
     OutOption,
     ScenarioArgument,
     SeedOption,
-    default_out,
     fail,
 )
 from sim.errors import InnosimError
+from sim.paths import default_out
 
 if TYPE_CHECKING:
     import pandas as pd
