@@ -82,9 +82,12 @@ def _sobol_phases(scenario_path: Path) -> dict[str, float]:
     }
     settings = monte_carlo_settings(scenario, draws=samples)
     placeholders = {name: np.zeros(samples) for name in uncertain}
-    inputs = scenario_inputs(
-        scenario, settings, compiled, uncertainty_draws=placeholders
-    ).with_draws(drawn, realisation if paths else np.zeros(len(unit), dtype=np.intp))
+    realisations = scenario_inputs(scenario, settings, compiled, uncertainty_draws=placeholders)
+    shocks = {
+        name: realisations.exogenous[name].prior_shocks(samples, settings.seed)[realisation[name]]
+        for name in realisations.paths
+    }
+    inputs = realisations.with_draws(drawn, shocks if shocks else None)
     phases[f"SALib design + ppf + paths ({len(unit):,} runs)"] = time.perf_counter() - start
 
     start = time.perf_counter()

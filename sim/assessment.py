@@ -301,13 +301,14 @@ def lever_probabilities(
         conditioned.settings,
         compiled,
         uncertainty_draws=conditioned.draws,
-        path_index=conditioned.ancestors,
-        fresh_after=conditioned.last_observed_year,
+        path_shocks=conditioned.shocks,
+        conditioned=True,
     )
     fixed = inputs.fixed
     outputs = list(dict.fromkeys(target.variable for target in scenario.targets))
     draws = inputs.per_draw
     weights = conditioned.weights
+    last_target = max((target.year for target in scenario.targets), default=None)
     cache: dict[float, dict[str, float]] = {}
 
     def evaluate(value: float) -> dict[str, float]:
@@ -316,7 +317,9 @@ def lever_probabilities(
             params[lever.name] = lever_path(
                 scenario, lever.name, value, as_of, compiled.time_step, model
             )
-            times, values = simulate_draws(compiled, conditioned.n_draws, params, draws, outputs)
+            times, values = simulate_draws(
+                compiled, conditioned.n_draws, params, draws, outputs, final_time=last_target
+            )
             cache[value] = {}
             for target in scenario.targets:
                 final = values[target.variable][:, year_index(times, target.year)]

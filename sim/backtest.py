@@ -39,7 +39,7 @@ from sim.calibration import (
     prior_uniforms,
 )
 from sim.engine import compile_model
-from sim.ensemble import monte_carlo_settings, package_versions, run_ensemble
+from sim.ensemble import ANCHORING_SWITCH, monte_carlo_settings, package_versions, run_ensemble
 from sim.errors import InnosimError
 from sim.modelinfo import ModelInfo, model_info
 from sim.observed import driver_series, load_observed
@@ -84,8 +84,6 @@ FAILED = "failed"
 
 #: random stream of the observation noise added to the forecasts
 NOISE_STREAM = 7
-#: the constant that re-anchors the stocks to their observed values at the plan start
-ANCHORING_SWITCH = "History Anchoring Switch"
 
 Progress = Callable[[str], None]
 
@@ -279,7 +277,6 @@ def prior_ensemble(
         seed=settings.seed,
         sampler=settings.sampler,
         uncertainty_draws=prior,
-        path_index=np.arange(settings.draws),
         extra_outputs=list(outputs),
         model=model,
     )

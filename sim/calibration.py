@@ -3,27 +3,36 @@
 
 ``condition(scenario, observations)`` weighs the scenario's prior draws by their Gaussian
 likelihood (importance weighting, ``sim.analysis.weighting``). When the weights are too uneven
-(Kish ESS below ``ess_floor``) it bridges prior and posterior by likelihood tempering: a
-sequence of importance-weighting steps, each keeping half of the draws effective, with
-resampling and Metropolis moves in between (a sequential Monte Carlo sampler, Del Moral,
-Doucet & Jasra 2006, with adaptive temperatures, Jasra et al. 2011). The moves work on the
-normal-score scale, where the scenario's prior is N(0, R): every uncertainty ``x`` is
-``ppf(Φ(z))`` with ``R`` the normal-score correlations the sampler imposes (Iman-Conover,
-``sim.sampling``). They are preconditioned Crank-Nicolson proposals (Cotter et al. 2013) along
-the eigen-directions of the draws' covariance, with a step proportional to the posterior
+(Kish ESS below ``ess_floor``) it goes through the observed years in turn, a sequential Monte
+Carlo sampler over time (Chopin 2002; Del Moral, Doucet & Jasra 2006): each year's likelihood
+is added by tempering (steps that keep half the draws effective, adaptive exponents, Jasra et
+al. 2011), with resampling and Metropolis moves in between, and between years every particle
+draws its path shocks after the year just added afresh, so the paths are resampled year by
+year as in a particle filter. A particle is the uncertainties' normal scores (the scenario's
+prior is N(0, R): every uncertainty ``x`` is ``ppf(Φ(z))`` with ``R`` the normal-score
+correlations the sampler imposes, Iman-Conover, ``sim.sampling``) and the paths' standard
+normal shocks. The moves are preconditioned Crank-Nicolson proposals (Cotter et al. 2013) along
+the eigen-directions of the particles' covariance, with a step proportional to the posterior
 spread in each direction, so directions the data leave alone are redrawn from the prior and
 directions they pin down are explored locally (the idea of likelihood-informed subspaces, Cui
-et al. 2016). ``POPULATIONS`` independent populations are tempered and pooled; the spread of
-their means gives the effective sample size of the pooled sample (``replicate_ess``).
+et al. 2016). ``POPULATIONS`` independent populations run side by side and are pooled; the
+spread of their means gives the effective sample size of the pooled sample
+(``replicate_ess``). Conditioning runs and conditioned ensembles do not re-anchor the stocks to
+their observed values at the plan start: the particles carry their own history
+(``sim.ensemble.scenario_inputs``, ``conditioned``).
 
-It refuses (``CalibrationError``) when the result cannot be trusted: every draw impossible,
-too few effective draws, or an observation that no posterior draw comes within
-``IMPLAUSIBILITY_CUTOFF`` standard deviations of (the model cannot reproduce it).
+It refuses (``CalibrationError``) when the result cannot be trusted: every draw impossible or
+too few effective draws; with ``strict``, an observation that no prior draw comes within
+``IMPLAUSIBILITY_CUTOFF`` standard deviations of (otherwise it is reported and its
+discrepancy widened).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
+import io
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -32,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import scipy
 import xarray as xr
 from scipy import optimize, stats
 
@@ -44,10 +54,12 @@ from sim.analysis.weighting import (
     weighted_target_table,
     with_discrepancy,
 )
+from sim.atomic import atomic_write_bytes
 from sim.engine import CompiledModel, compile_model
 from sim.ensemble import (
     EnsembleInputs,
     central_exogenous,
+    exogenous_series,
     lever_params,
     monte_carlo_settings,
     package_versions,
@@ -57,19 +69,23 @@ from sim.ensemble import (
     simulate_inputs,
 )
 from sim.errors import InnosimError
-from sim.posterior import PRIOR
+from sim.posterior import PATH_SHOCK, PRIOR
 from sim.results import UNCERTAINTY, slug
 from sim.sampling import correlation_matrix, iman_conover, uniforms
-from sim.scenario import Choice, MonteCarlo, Scenario, Target, scenario_digest
-from sim.vensim import ModelVariable, model_documentation, model_structure
+from sim.scenario import Choice, DistributionBase, MonteCarlo, Scenario, Target, scenario_digest
+from sim.vensim import ModelVariable, cache_root, model_documentation, model_structure
 
 #: Plain importance weighting is used when its Kish ESS reaches ``ess_floor(draws)``.
 FLOOR_DRAWS = 100
 FLOOR_SHARE = 0.01
 #: Each tempering step keeps this share of the draws effective.
 TEMPERING_ESS_SHARE = 0.5
-#: Metropolis moves after each tempering step.
-MOVES_PER_STAGE = 5
+#: Metropolis moves after each tempering step: until this share of the particles has moved
+#: at least once (the rule of Drovandi & Pettitt 2011, R = log c / log(1 - acceptance), with
+#: the acceptance observed), at least ``MIN_MOVES`` and at most ``MAX_MOVES``.
+MOVED_SHARE = 0.5
+MIN_MOVES = 2
+MAX_MOVES = 10
 #: Independent tempered populations (their spread measures the Monte Carlo error).
 POPULATIONS = 4
 #: Quantile, over the uncertainties, of their ESS reported for a tempered sample.
@@ -118,29 +134,34 @@ class NormalScores:
     names: tuple[str, ...]
     correlation: np.ndarray = field(repr=False)
     distributions: Mapping[str, object] = field(repr=False)
-    _tables: dict[str, tuple[np.ndarray, np.ndarray] | None] = field(
-        default_factory=dict, repr=False, compare=False
-    )
 
     def values(self, scores: np.ndarray) -> dict[str, np.ndarray]:
         """The uncertainties' values (model units) of scores ``(n, d)``.
 
         A continuous distribution's ``ppf(Φ(z))`` is interpolated linearly in a table of
-        ``SCORE_TABLE_POINTS`` exact values over ``|z| ≤ SCORE_TABLE_LIMIT`` (error below 1e-5
-        of the distribution's 5-95 % range for |z| ≤ 7, tested on the baseline; beyond 8.2 the
-        value at 8.2); a discrete one's is exact. The inverse CDFs of the PERT and beta
-        distributions were otherwise most of a tempering run's time.
+        ``SCORE_TABLE_POINTS`` exact values on an even grid over ``|z| ≤ SCORE_TABLE_LIMIT``
+        (error below 1e-5 of the distribution's 5-95 % range for |z| ≤ 7, tested on the
+        baseline; beyond 8.2 the value at 8.2); a discrete one's is exact. The inverse CDFs of
+        the PERT and beta distributions were otherwise most of a tempering run's time.
         """
+        scores = np.asarray(scores, dtype=float)
+        columns, table = self._score_table
         out = {}
+        if columns:
+            step = 2 * SCORE_TABLE_LIMIT / (SCORE_TABLE_POINTS - 1)
+            z = np.clip(scores[:, columns], -SCORE_TABLE_LIMIT, SCORE_TABLE_LIMIT)
+            position = (z + SCORE_TABLE_LIMIT) / step
+            index = np.minimum(position.astype(np.intp), SCORE_TABLE_POINTS - 2)
+            flat = index + np.arange(len(columns)) * SCORE_TABLE_POINTS
+            low, high = table.ravel()[flat], table.ravel()[flat + 1]
+            interpolated = low + (position - index) * (high - low)
+            out = {self.names[k]: interpolated[:, j] for j, k in enumerate(columns)}
+        tiny, top = np.finfo(float).tiny, np.nextafter(1.0, 0.0)
         for k, name in enumerate(self.names):
-            table = self._table(name)
-            if table is None:
-                tiny, top = np.finfo(float).tiny, np.nextafter(1.0, 0.0)
+            if name not in out:
                 u = np.clip(stats.norm.cdf(scores[:, k]), tiny, top)
                 out[name] = self.distributions[name].ppf(u)
-            else:
-                out[name] = np.interp(scores[:, k], *table)
-        return out
+        return {name: out[name] for name in self.names}
 
     def prior_values(self, uniforms: np.ndarray) -> dict[str, np.ndarray]:
         """The uncertainties' values (model units) of prior uniforms ``(n, d)`` (exact inverse
@@ -149,15 +170,17 @@ class NormalScores:
             name: self.distributions[name].ppf(uniforms[:, k]) for k, name in enumerate(self.names)
         }
 
-    def _table(self, name: str) -> tuple[np.ndarray, np.ndarray] | None:
-        if name not in self._tables:
-            distribution = self.distributions[name]
-            if isinstance(distribution, Choice):
-                self._tables[name] = None
-            else:
-                grid = np.linspace(-SCORE_TABLE_LIMIT, SCORE_TABLE_LIMIT, SCORE_TABLE_POINTS)
-                self._tables[name] = (grid, distribution.ppf(stats.norm.cdf(grid)))
-        return self._tables[name]
+    @functools.cached_property
+    def _score_table(self) -> tuple[list[int], np.ndarray]:
+        """The continuous uncertainties' columns and their ``ppf(Φ(z))`` on the even grid of
+        ``values``, one row each."""
+        columns = [
+            k
+            for k, name in enumerate(self.names)
+            if not isinstance(self.distributions[name], Choice)
+        ]
+        rows = [_score_table_row(self.distributions[self.names[k]]) for k in columns]
+        return columns, np.array(rows).reshape(len(columns), SCORE_TABLE_POINTS)
 
     def log_density(self, scores: np.ndarray) -> np.ndarray:
         """Log prior density of scores ``(n, d)``, up to a constant."""
@@ -165,6 +188,30 @@ class NormalScores:
             return np.zeros(len(scores))
         solved = np.linalg.solve(self.correlation, scores.T).T
         return -0.5 * np.sum(scores * solved, axis=1)
+
+
+def _score_table_row(distribution: DistributionBase) -> np.ndarray:
+    """``ppf(Φ(z))`` of a continuous distribution on the even grid of ``NormalScores.values``,
+    cached on disk (``cache_root()/scores``) by the distribution's description, the grid and
+    the scipy version: the beta inverse CDFs of 81 uncertainties take about a second."""
+    key = hashlib.sha256(
+        f"{distribution.describe()}|{SCORE_TABLE_POINTS}|{SCORE_TABLE_LIMIT}|"
+        f"scipy {scipy.__version__}".encode()
+    ).hexdigest()[:32]
+    path = cache_root() / "scores" / f"{key}.npy"
+    try:
+        row = np.load(path)
+        if row.shape == (SCORE_TABLE_POINTS,):
+            return row
+    except (OSError, ValueError):
+        pass  # not cached yet, or unreadable: compute it
+    grid = np.linspace(-SCORE_TABLE_LIMIT, SCORE_TABLE_LIMIT, SCORE_TABLE_POINTS)
+    row = np.asarray(distribution.ppf(stats.norm.cdf(grid)), dtype=float)
+    buffer = io.BytesIO()
+    np.save(buffer, row)
+    with contextlib.suppress(OSError):  # a read-only cache only costs time
+        atomic_write_bytes(path, buffer.getvalue())
+    return row
 
 
 def normal_scores(scenario: Scenario) -> NormalScores:
@@ -202,9 +249,8 @@ class Likelihood:
     """Simulates draws of a scenario and scores them against observations.
 
     ``inputs`` are the prior draws' (``sim.ensemble.scenario_inputs``): the levers, drivers
-    and the prior draws' paths. A particle is simulated with its uncertainties' values and the
-    path of the prior draw it descends from (paths are not conditioned on: resampling carries
-    a particle's path along, Metropolis moves change only its uncertainties).
+    and the prior draws' paths. A particle is simulated with its uncertainties' values and
+    its paths' shocks (the prior draw's until they are moved or refreshed).
     """
 
     compiled: CompiledModel
@@ -213,13 +259,22 @@ class Likelihood:
     outputs: tuple[str, ...]
 
     def residuals(
-        self, drawn: Mapping[str, np.ndarray], path_index: np.ndarray | None = None
+        self,
+        drawn: Mapping[str, np.ndarray],
+        path_shocks: Mapping[str, np.ndarray] | None = None,
+        through: int | None = None,
     ) -> np.ndarray:
-        """Standardised residuals ``(n_obs, n_draws)`` of the draws ``drawn``, each with the
-        paths of prior draw ``path_index`` (default: draw i has prior draw i's paths)."""
-        inputs = self.inputs.with_draws(drawn, path_index)
-        times, values = simulate_inputs(self.compiled, inputs, list(self.outputs))
-        return standardised_residuals(values, times, self.observations)
+        """Standardised residuals ``(n_obs, n_draws)`` of the draws ``drawn`` with the paths
+        ``path_shocks`` drive (default: draw i has prior draw i's paths); with ``through``
+        only the observations up to that year (rows in order), from a run that stops there."""
+        inputs = self.inputs.with_draws(drawn, path_shocks)
+        rows = self.observations
+        if through is not None:
+            rows = rows[rows["year"].to_numpy() <= through]
+        times, values = simulate_inputs(
+            self.compiled, inputs, list(self.outputs), final_time=through
+        )
+        return standardised_residuals(values, times, rows)
 
 
 def _likelihood(
@@ -237,7 +292,9 @@ def _likelihood(
                 f"({times[0]:g}-{times[-1]:g})"
             )
     outputs = tuple(dict.fromkeys(observations["variable"]))
-    inputs = scenario_inputs(scenario, settings, compiled, uncertainty_draws=prior)
+    inputs = scenario_inputs(
+        scenario, settings, compiled, uncertainty_draws=prior, conditioned=True
+    )
     return Likelihood(compiled, inputs, observations, outputs)
 
 
@@ -246,11 +303,14 @@ def _likelihood(
 
 @dataclass(frozen=True)
 class Stage:
-    """One tempering step: likelihood exponent reached, ESS of its weights, acceptance rate of
-    the moves that followed and their scale (fraction of the draws' covariance)."""
+    """One tempering step: the observed year it adds, the exponent of that year's likelihood
+    reached, ESS of its weights, the number of moves that followed, their acceptance rate and
+    their scale (fraction of the draws' covariance)."""
 
+    year: int
     temperature: float
     ess: float
+    moves: int
     acceptance: float
     scale: float
 
@@ -271,6 +331,9 @@ class Conditioned:
         method: ``"importance"`` (the posterior is the weighted prior draws) or
             ``"tempering"`` (the posterior is the equally weighted tempered sample).
         draws, weights: the posterior as a weighted sample (normalised weights).
+        shocks: the posterior draws' path shocks ``{path: (draws, len(drawn_years))}``
+            (``sim.ensemble.ExogenousSeries``): conditioned up to the last observed year, the
+            prior draw of the same number's after it.
         ancestors: for each posterior draw, the prior draw it descends from.
         ess: effective sample size of the posterior: Kish's for importance weights; for a
             tempered sample ``replicate_ess`` of its independent populations.
@@ -293,6 +356,7 @@ class Conditioned:
     method: str
     draws: dict[str, np.ndarray] = field(repr=False)
     weights: np.ndarray = field(repr=False)
+    shocks: dict[str, np.ndarray] = field(repr=False)
     ancestors: np.ndarray = field(repr=False)
     ess: float
     stages: tuple[Stage, ...]
@@ -306,18 +370,24 @@ class Conditioned:
 
     @property
     def last_observed_year(self) -> int:
-        """The last year conditioned on: the posterior's paths follow their ancestors up to it
-        and fresh shocks after it (``sim.ensemble.scenario_inputs``)."""
+        """The last year conditioned on: the posterior's path shocks are conditioned up to it
+        and unconditioned after it."""
         return int(self.observations["year"].max())
 
-    def posterior_sample(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    def posterior_sample(
+        self,
+    ) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray]]:
         """An equally weighted posterior sample of ``n_draws`` draws (systematic resampling of
-        the weighted draws) and the prior draw each descends from."""
+        the weighted draws), the prior draw each descends from and its path shocks."""
         rng = np.random.default_rng(
             np.random.SeedSequence(self.settings.seed, spawn_key=(SAMPLE_STREAM,))
         )
         index = systematic_resample(self.weights, self.n_draws, rng)
-        return {name: values[index] for name, values in self.draws.items()}, self.ancestors[index]
+        return (
+            {name: values[index] for name, values in self.draws.items()},
+            self.ancestors[index],
+            {name: shocks[index] for name, shocks in self.shocks.items()},
+        )
 
     def closest(self) -> pd.DataFrame:
         """Per observation: the smallest |standardised residual| over the posterior draws and
@@ -379,138 +449,246 @@ def replicate_ess(populations: list[np.ndarray], quantile: float = ESS_QUANTILE)
     return float(min(total, np.quantile(ess, quantile)))
 
 
+@dataclass(frozen=True)
+class _StateLayout:
+    """The columns of a particle's state: the uncertainties' normal scores (``NormalScores``
+    order), then the standard normal shocks of every path, year by year."""
+
+    n_scores: int
+    paths: tuple[tuple[str, np.ndarray], ...]  # (path, its drawn years)
+
+    @property
+    def shock_years(self) -> np.ndarray:
+        """The calendar year of every shock column."""
+        years = [years for _, years in self.paths]
+        return np.concatenate(years).astype(int) if years else np.zeros(0, dtype=int)
+
+    def shocks(self, state: np.ndarray) -> dict[str, np.ndarray]:
+        """``{path: (draws, years)}`` of states ``(draws, columns)``."""
+        out, start = {}, self.n_scores
+        for name, years in self.paths:
+            out[name] = state[:, start : start + years.size]
+            start += years.size
+        return out
+
+
+def _state_layout(space: NormalScores, inputs: EnsembleInputs) -> _StateLayout:
+    paths = tuple((name, inputs.exogenous[name].drawn_years) for name in sorted(inputs.paths))
+    return _StateLayout(len(space.names), paths)
+
+
 @dataclass
 class _Population:
-    """The state of one tempered population (scores on the normal-score scale)."""
+    """The state of one population of particles (rows of ``state``, ``_StateLayout``).
+
+    ``loglik_before`` is the log-likelihood of the years already added, ``loglik_year`` that
+    of the year being added, at exponent ``temperature``.
+    """
 
     members: np.ndarray
-    scores: np.ndarray
+    state: np.ndarray
     residuals: np.ndarray
     rng: np.random.Generator
-    loglik: np.ndarray = field(init=False)
     ancestors: np.ndarray = field(init=False)
+    loglik_before: np.ndarray = field(init=False)
+    loglik_year: np.ndarray = field(init=False)
     temperature: float = 0.0
     scale: float = 1.0
     stages: list[Stage] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.loglik = log_likelihood(self.residuals)
-        self.ancestors = np.arange(len(self.scores))
+        self.ancestors = np.arange(len(self.state))
 
-    def reweight(self) -> float:
-        """Raise the temperature as far as ESS ≥ half the draws allows, and resample."""
-        n = len(self.scores)
+    def begin_year(self, before: np.ndarray, current: np.ndarray) -> None:
+        """Start adding the observations ``current`` to those ``before`` (boolean rows)."""
+        self.loglik_before = log_likelihood(self.residuals[before])
+        self.loglik_year = log_likelihood(self.residuals[current])
+        self.temperature = 0.0
+
+    def reweight(self, year: int) -> float:
+        """Raise the year's exponent as far as ESS ≥ half the draws allows, and resample."""
+        n = len(self.state)
         if len(self.stages) >= MAX_STAGES:
             raise CalibrationError(
-                f"tempering did not reach the posterior in {MAX_STAGES} steps (temperature "
-                f"{self.temperature:.3g}); the observations conflict with the prior ranges"
+                f"tempering did not reach the posterior in {MAX_STAGES} steps (year {year}, "
+                f"temperature {self.temperature:.3g}); the observations conflict with the "
+                "prior ranges"
             )
-        new = _next_temperature(self.loglik, self.temperature, TEMPERING_ESS_SHARE * n)
-        step = new - self.temperature
-        log_weights = np.where(np.isfinite(self.loglik), step * self.loglik, -np.inf)
+        loglik = np.where(np.isfinite(self.loglik_before), self.loglik_year, -np.inf)
+        new = _next_temperature(loglik, self.temperature, TEMPERING_ESS_SHARE * n)
+        log_weights = np.where(np.isfinite(loglik), (new - self.temperature) * loglik, -np.inf)
         weights = normalised_weights(log_weights)
         index = systematic_resample(weights, n, self.rng)
-        self.scores, self.residuals = self.scores[index], self.residuals[:, index]
-        self.loglik, self.ancestors = self.loglik[index], self.ancestors[index]
+        self.state, self.residuals = self.state[index], self.residuals[:, index]
+        self.loglik_before, self.loglik_year = self.loglik_before[index], self.loglik_year[index]
+        self.ancestors = self.ancestors[index]
         self.temperature = new
         return kish_ess(weights)
 
+    def target(self, before: np.ndarray, current: np.ndarray) -> np.ndarray:
+        """Tempered log-likelihood of each particle (``-inf`` where impossible)."""
+        with np.errstate(invalid="ignore"):
+            total = before + self.temperature * current
+        return np.where(np.isfinite(total), total, -np.inf)
 
-def _temper_populations(
+
+def _sequential_populations(
     space: NormalScores,
     likelihood: Likelihood,
     scores: np.ndarray,
+    prior_shocks: Mapping[str, np.ndarray],
     residuals: np.ndarray,
     settings: MonteCarlo,
-    moves: int,
+    moves: int | None,
     progress: Progress | None,
-) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, list[Stage], float]:
-    """Temper ``POPULATIONS`` independent populations (the prior draws dealt out in turn) side
-    by side, one model run per move for all of them, and pool them.
+) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray, list[Stage], float]:
+    """Sequential Monte Carlo through the observed years, in ``POPULATIONS`` independent
+    populations (the prior draws dealt out in turn) side by side, one model run per move for
+    all of them, pooled at the end.
 
-    Each step raises a population's temperature as far as keeps half its draws effective,
-    resamples, then makes ``moves`` preconditioned Crank-Nicolson proposals along the
-    eigen-directions of its draws' covariance on the whitened prior scale (reversible for
-    the prior, so only the tempered likelihood enters the acceptance ratio), with a step of
+    The years are added in turn (the targets ``prior × L(years ≤ y)``), each bridged from the
+    last by tempering its likelihood: each step raises the exponent as far as keeps half the
+    draws effective, resamples, then makes ``moves`` preconditioned Crank-Nicolson proposals on
+    the whitened prior scale of the uncertainties' normal scores and the shocks of the paths
+    up to that year, along the eigen-directions of the particles' covariance, with a step of
     ``scale × sqrt(eigenvalue)`` (capped at 1: a fresh prior draw) adapted towards an
-    acceptance rate of ``TARGET_ACCEPTANCE``.
+    acceptance rate of ``TARGET_ACCEPTANCE``; runs stop at that year. Between years, every
+    particle's shocks after the year just added are drawn afresh (a Gibbs step: nothing
+    observed so far depends on them), so each observed year resamples the paths as a particle
+    filter does; after the last year each draw takes the prior draw of its number's shocks.
 
-    Returns the pooled values, residuals, prior ancestors, every population's stages and the
-    pooled ESS (``replicate_ess``).
+    Returns the pooled normal scores, path shocks, residuals, prior ancestors, every
+    population's stages and the pooled ESS (``replicate_ess`` of the normal scores).
     """
     n, d = scores.shape
+    layout = _state_layout(space, likelihood.inputs)
+    start = np.hstack([scores, *(prior_shocks[name] for name, _ in layout.paths)])
+    shock_years = layout.shock_years
+    observed_years = likelihood.observations["year"].to_numpy()
+    years = sorted(set(observed_years.tolist()))
     count = POPULATIONS if n >= POPULATIONS * 2 else 1
     seeds = np.random.SeedSequence(settings.seed, spawn_key=(TEMPERING_STREAM,)).spawn(count)
     whiten = np.linalg.cholesky(space.correlation) if d else np.zeros((0, 0))
     populations = [
         _Population(
             members=np.arange(k, n, count),
-            scores=scores[k::count].copy(),
+            state=start[k::count].copy(),
             residuals=residuals[:, k::count].copy(),
             rng=np.random.default_rng(seed),
         )
         for k, seed in enumerate(seeds)
     ]
-    while True:
-        active = [p for p in populations if p.temperature < 1.0]
-        if not active:
-            break
-        step_ess = {id(p): p.reweight() for p in active}
-        frames = {}
-        for p in active:
-            if d:
-                white = np.linalg.solve(whiten, p.scores.T).T
-                spread, basis = np.linalg.eigh(np.atleast_2d(np.cov(white, rowvar=False)))
-                frames[id(p)] = (basis, np.clip(spread, 1e-12, None), white @ basis)
-        accepted = dict.fromkeys(map(id, active), 0.0)
-        for _ in range(moves if d else 0):
-            proposals = []
-            for p in active:
-                basis, spread, coords = frames[id(p)]
-                step = np.minimum(1.0, p.scale * np.sqrt(spread))
-                noise = p.rng.standard_normal(coords.shape)
-                moved = np.sqrt(1 - step**2) * coords + step * noise
-                proposals.append((moved, moved @ basis.T @ whiten.T))
-            stacked = np.vstack([proposal for _, proposal in proposals])
-            carried = np.concatenate([p.members[p.ancestors] for p in active])
-            new_residuals = likelihood.residuals(space.values(stacked), carried)
-            start = 0
-            for p, (moved, proposal) in zip(active, proposals, strict=True):
-                size = len(proposal)
-                part = new_residuals[:, start : start + size]
-                start += size
-                new_loglik = log_likelihood(part)
-                with np.errstate(invalid="ignore"):
-                    log_ratio = p.temperature * (new_loglik - p.loglik)
-                accept = np.isfinite(new_loglik) & (np.log(p.rng.random(size)) < log_ratio)
-                basis, spread, coords = frames[id(p)]
-                coords[accept] = moved[accept]
-                p.scores[accept] = proposal[accept]
-                p.residuals[:, accept] = part[:, accept]
-                p.loglik[accept] = new_loglik[accept]
-                rate = float(accept.mean())
-                accepted[id(p)] += rate
-                p.scale *= float(np.exp(rate - TARGET_ACCEPTANCE))
-        for k, p in enumerate(populations):
-            if id(p) not in step_ess:
-                continue
-            acceptance = accepted[id(p)] / moves if moves and d else 0.0
-            p.stages.append(Stage(p.temperature, step_ess[id(p)], acceptance, p.scale))
-            if progress is not None:
-                progress(
-                    f"tempering, population {k + 1} of {count}, step {len(p.stages)}: "
-                    f"temperature {p.temperature:.4g}, ESS {step_ess[id(p)]:.0f} of "
-                    f"{len(p.scores)}, acceptance {acceptance:.2f}"
+
+    def simulate(states: list[np.ndarray], year: int) -> list[np.ndarray]:
+        stacked = np.vstack(states)
+        rows = observed_years <= year
+        out = np.full((len(observed_years), len(stacked)), np.nan)
+        out[rows] = likelihood.residuals(
+            space.values(stacked[:, :d]), layout.shocks(stacked), through=year
+        )
+        return np.hsplit(out, np.cumsum([len(state) for state in states])[:-1])
+
+    for k, year in enumerate(years):
+        before, current = observed_years < year, observed_years == year
+        if k:
+            refreshed = d + np.flatnonzero(shock_years > years[k - 1])
+            for p in populations:
+                p.state[:, refreshed] = p.rng.standard_normal((len(p.state), refreshed.size))
+            parts = simulate([p.state for p in populations], year)
+            for p, part in zip(populations, parts, strict=True):
+                p.residuals = part
+        movable = np.concatenate([np.ones(d, dtype=bool), shock_years <= year])
+        for p in populations:
+            p.begin_year(before, current)
+        while True:
+            active = [p for p in populations if p.temperature < 1.0]
+            if not active:
+                break
+            step_ess = {id(p): p.reweight(year) for p in active}
+            accepted = dict.fromkeys(map(id, active), 0.0)
+            moved_once = {id(p): np.zeros(len(p.state), dtype=bool) for p in active}
+            frames = {id(p): _frame(p.state[:, movable], whiten, d) for p in active}
+            n_moves = 0
+            while movable.any() and n_moves < (MAX_MOVES if moves is None else moves):
+                if (
+                    moves is None
+                    and n_moves >= MIN_MOVES
+                    and all(flags.mean() >= MOVED_SHARE for flags in moved_once.values())
+                ):
+                    break
+                n_moves += 1
+                proposals = []
+                for p in active:
+                    basis, spread, coords = frames[id(p)]
+                    step = np.minimum(1.0, p.scale * np.sqrt(spread))
+                    moved = np.sqrt(1 - step**2) * coords + step * p.rng.standard_normal(
+                        coords.shape
+                    )
+                    proposal = p.state.copy()
+                    proposal[:, movable] = _unwhiten(moved @ basis.T, whiten, d)
+                    proposals.append((moved, proposal))
+                parts = simulate([proposal for _, proposal in proposals], year)
+                for p, (moved, proposal), part in zip(active, proposals, parts, strict=True):
+                    new_before = log_likelihood(part[before])
+                    new_year = log_likelihood(part[current])
+                    new_target = p.target(new_before, new_year)
+                    with np.errstate(invalid="ignore"):
+                        log_ratio = new_target - p.target(p.loglik_before, p.loglik_year)
+                    size = len(proposal)
+                    accept = np.isfinite(new_target) & (np.log(p.rng.random(size)) < log_ratio)
+                    frames[id(p)][2][accept] = moved[accept]
+                    p.state[accept] = proposal[accept]
+                    p.residuals[:, accept] = part[:, accept]
+                    p.loglik_before[accept] = new_before[accept]
+                    p.loglik_year[accept] = new_year[accept]
+                    moved_once[id(p)] |= accept
+                    rate = float(accept.mean())
+                    accepted[id(p)] += rate
+                    p.scale *= float(np.exp(rate - TARGET_ACCEPTANCE))
+            for index, p in enumerate(populations):
+                if id(p) not in step_ess:
+                    continue
+                acceptance = accepted[id(p)] / n_moves if n_moves else 0.0
+                p.stages.append(
+                    Stage(int(year), p.temperature, step_ess[id(p)], n_moves, acceptance, p.scale)
                 )
-    finals = [p.scores for p in populations]
+                if progress is not None:
+                    progress(
+                        f"year {year}, population {index + 1} of {count}, step "
+                        f"{len(p.stages)}: temperature {p.temperature:.4g}, ESS "
+                        f"{step_ess[id(p)]:.0f} of {len(p.state)}, {n_moves} moves, acceptance "
+                        f"{acceptance:.2f}"
+                    )
+    pooled = np.vstack([p.state for p in populations])
+    unobserved = np.concatenate([np.zeros(d, dtype=bool), shock_years > years[-1]])
+    pooled[:, unobserved] = start[:, unobserved]
+    finals = [p.state[:, :d] for p in populations]
     ess = replicate_ess(finals) if count > 1 else float(np.unique(populations[0].ancestors).size)
     return (
-        space.values(np.vstack(finals)),
+        pooled[:, :d],
+        {name: shocks.copy() for name, shocks in layout.shocks(pooled).items()},
         np.hstack([p.residuals for p in populations]),
         np.concatenate([p.members[p.ancestors] for p in populations]),
         [stage for p in populations for stage in p.stages],
         ess,
     )
+
+
+def _frame(state: np.ndarray, whiten: np.ndarray, d: int) -> tuple[np.ndarray, ...]:
+    """Eigen-directions, their variances and the particles' coordinates in them, on the
+    whitened prior scale (normal scores whitened by ``whiten``; shocks are white already)."""
+    white = state.copy()
+    if d:
+        white[:, :d] = np.linalg.solve(whiten, state[:, :d].T).T
+    spread, basis = np.linalg.eigh(np.atleast_2d(np.cov(white, rowvar=False)))
+    return basis, np.clip(spread, 1e-12, None), white @ basis
+
+
+def _unwhiten(white: np.ndarray, whiten: np.ndarray, d: int) -> np.ndarray:
+    out = white.copy()
+    if d:
+        out[:, :d] = white[:, :d] @ whiten.T
+    return out
 
 
 def condition(
@@ -522,7 +700,7 @@ def condition(
     sampler: str | None = None,
     model: str | Path | None = None,
     tempering: bool = True,
-    moves: int = MOVES_PER_STAGE,
+    moves: int | None = None,
     strict: bool = False,
     progress: Progress | None = None,
 ) -> Conditioned:
@@ -537,7 +715,8 @@ def condition(
         model: the ``.mdl`` file (default: the project's model).
         tempering: bridge prior and posterior by tempering when plain importance weights are
             too uneven; ``False`` refuses instead.
-        moves: Metropolis moves after each tempering step.
+        moves: Metropolis moves after each tempering step (default: adaptive,
+            ``MOVED_SHARE``).
         strict: refuse when an observation is not reproduced (``misfits``) instead of
             reporting it and widening its discrepancy.
         progress: called with a line of text after each step.
@@ -602,8 +781,12 @@ def condition(
     if progress is not None:
         progress(f"importance weighting: ESS {importance_ess:.1f} of {n} draws")
     floor = ess_floor(n)
+    prior_shocks = {
+        name: likelihood.inputs.exogenous[name].prior_shocks(n, settings.seed)
+        for name in sorted(likelihood.inputs.paths)
+    }
     if importance_ess >= floor:
-        method, posterior, weights = "importance", prior, prior_weights
+        method, posterior, weights, shocks = "importance", prior, prior_weights, prior_shocks
         ancestors, ess, stages, residuals = np.arange(n), importance_ess, [], prior_residuals
     elif not tempering:
         raise CalibrationError(
@@ -614,9 +797,10 @@ def condition(
         )
     else:
         method = "tempering"
-        posterior, residuals, ancestors, stages, ess = _temper_populations(
-            space, likelihood, scores, prior_residuals, settings, moves, progress
+        posterior_scores, shocks, residuals, ancestors, stages, ess = _sequential_populations(
+            space, likelihood, scores, prior_shocks, prior_residuals, settings, moves, progress
         )
+        posterior = space.values(posterior_scores)
         weights = np.full(n, 1.0 / n)
     result = Conditioned(
         observations=observations.reset_index(drop=True),
@@ -629,6 +813,7 @@ def condition(
         method=method,
         draws=posterior,
         weights=weights,
+        shocks=shocks,
         ancestors=ancestors,
         ess=ess,
         stages=tuple(stages),
@@ -758,7 +943,7 @@ def posterior_dataset(
     """The conditioned ensemble in the layout of ``sim.posterior`` (ready for ``to_netcdf``)."""
     compiled = compile_model(model)
     docs = {doc.name: doc for doc in model_documentation(compiled.path)}
-    sample, ancestors = conditioned.posterior_sample()
+    sample, ancestors, shocks = conditioned.posterior_sample()
     n = conditioned.n_draws
     data_vars: dict[str, xr.DataArray] = {}
     for name in sorted(scenario.uncertainties):
@@ -779,6 +964,31 @@ def posterior_dataset(
     data_vars["ancestor"] = xr.DataArray(
         ancestors, dims=("draw",), attrs={"long_name": "prior draw this draw descends from"}
     )
+    last = conditioned.last_observed_year
+    coords: dict[str, np.ndarray] = {}
+    exogenous = exogenous_series(
+        scenario, 1, 0, compiled.constants, compiled.final_time, compiled.initial_time
+    )
+    for name, values in shocks.items():
+        series = exogenous[name]
+        years = series.drawn_years
+        kept = years <= last
+        if not kept.any():
+            continue
+        dim = f"{slug(name)}_year"
+        coords[dim] = years[kept]
+        data_vars[f"shock_{slug(name)}"] = xr.DataArray(
+            values[:, kept],
+            dims=("draw", dim),
+            attrs={
+                "long_name": name,
+                "role": PATH_SHOCK,
+                "process": series.process.describe(),
+                "units": "1",
+                "description": "standard normal shocks of the path, conditioned up to "
+                f"{last} (sim.posterior.PathShocks)",
+            },
+        )
     data_vars["prior_log_likelihood"] = xr.DataArray(
         conditioned.prior_log_likelihood,
         dims=("prior_draw",),
@@ -806,6 +1016,7 @@ def posterior_dataset(
         "seed": conditioned.settings.seed,
         "sampler": conditioned.settings.sampler,
         "stages": json.dumps([stage.__dict__ for stage in conditioned.stages]),
+        "last_observed_year": last,
         "scenario": scenario.path.name,
         "scenario_sha256": scenario_digest(scenario),
         "model": compiled.path.name,
@@ -816,7 +1027,7 @@ def posterior_dataset(
     if observed_path is not None:
         attrs["observed_file"] = Path(observed_path).name
         attrs["observed_sha256"] = hashlib.sha256(Path(observed_path).read_bytes()).hexdigest()
-    coords = {
+    coords |= {
         "draw": np.arange(n),
         "prior_draw": np.arange(n),
         "observation": np.arange(len(observations)),
@@ -877,10 +1088,9 @@ def conditioned_ensembles(
     extra_outputs: list[str] | None = None,
     model: str | Path | None = None,
 ) -> tuple[xr.Dataset, xr.Dataset]:
-    """Ensembles (``sim.results`` layout) of the prior draws and of the posterior draws (the
-    same Dataset for importance weighting); the posterior's draws carry
-    ``conditioned.weights`` and the paths of the prior draws they descend from
-    (``conditioned.ancestors``) up to the last observed year, their own shocks after it.
+    """Ensembles (``sim.results`` layout) of the prior draws (as ``innosim run`` simulates
+    them) and of the posterior draws, which carry ``conditioned.weights``, their path shocks
+    and their own history (no re-anchoring, ``sim.ensemble.scenario_inputs``).
     ``extra_outputs`` default to the observed variables."""
     extra = (
         list(dict.fromkeys(conditioned.observations["variable"]))
@@ -888,23 +1098,15 @@ def conditioned_ensembles(
         else extra_outputs
     )
     seed = conditioned.settings.seed
-    n = conditioned.n_draws
     prior = run_ensemble(
-        scenario,
-        seed=seed,
-        uncertainty_draws=conditioned.prior,
-        path_index=np.arange(n),
-        extra_outputs=extra,
-        model=model,
+        scenario, seed=seed, uncertainty_draws=conditioned.prior, extra_outputs=extra, model=model
     )
-    if conditioned.method == "importance":
-        return prior, prior
     posterior = run_ensemble(
         scenario,
         seed=seed,
         uncertainty_draws=conditioned.draws,
-        path_index=conditioned.ancestors,
-        fresh_after=conditioned.last_observed_year,
+        path_shocks=conditioned.shocks,
+        conditioned=True,
         extra_outputs=extra,
         model=model,
     )

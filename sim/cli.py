@@ -184,12 +184,13 @@ def run(
 ) -> None:
     """Monte Carlo run of a scenario: how likely is each target? Writes ensemble.nc,
     targets.csv, a fan chart per target and report.html."""
+    from sim.analysis.weighting import history_consistency
     from sim.ensemble import run_ensemble
     from sim.observed import load_observed
     from sim.report.bundle import console_table, write_run_outputs
     from sim.report.console import format_table
     from sim.scenario import load_scenario
-    from sim.track_record import scenario_track_record
+    from sim.track_record import history_consistency_text, scenario_track_record
 
     language = lang.value
     try:
@@ -200,13 +201,25 @@ def run(
             length=settings.draws, label=f"{scenario.name}", file=sys.stderr
         ) as bar:
             results = run_ensemble(
-                loaded, settings.draws, settings.seed, progress=bar.update, model=model
+                loaded,
+                settings.draws,
+                settings.seed,
+                progress=bar.update,
+                model=model,
+                extra_outputs=[] if history is None else list(dict.fromkeys(history["variable"])),
             )
         title = loaded.title.text(language) if loaded.title else scenario.stem
         description = loaded.description.text(language) if loaded.description else ""
         record_text = scenario_track_record(
             scenario, results.attrs["model_sha256"], results.attrs["scenario_sha256"], language
         )
+        if history is not None and not history.empty:
+            consistent, n = history_consistency(results, history, loaded.relative_discrepancy)
+            years = (int(history["year"].min()), int(history["year"].max()))
+            consistency = history_consistency_text(
+                consistent, n, years, loaded.posterior is not None, language
+            )
+            record_text = f"{consistency} {record_text}"
         table, written = write_run_outputs(
             results,
             loaded.targets,

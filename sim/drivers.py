@@ -172,9 +172,11 @@ def run_sensitivity(
     # uncertainties (placeholders here) and its choice of realisations replace the draws
     placeholders = {name: np.zeros(samples) for name in uncertain}
     realisations = scenario_inputs(scenario, settings, compiled, uncertainty_draws=placeholders)
-    inputs = realisations.with_draws(
-        drawn, realisation if paths else np.zeros(len(unit), dtype=np.intp)
-    )
+    shocks = {
+        name: realisations.exogenous[name].prior_shocks(samples, settings.seed)[realisation[name]]
+        for name in realisations.paths
+    }
+    inputs = realisations.with_draws(drawn, shocks if shocks else None)
     values = target_values(
         compiled,
         scenario.targets,

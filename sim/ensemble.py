@@ -22,7 +22,6 @@ interpolation of its neighbours.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 from collections.abc import Callable, Mapping, Sequence
@@ -53,6 +52,10 @@ DEFAULT_CHUNK_SIZE = 10_000
 #: Model time after the end of year ``y - 1`` where year ``y``'s value starts (below any
 #: time step the model uses), see the module doc.
 STEP_OFFSET = 1e-6
+
+#: The model constant that re-anchors the observed stocks to their values at the plan start
+#: (1, the model's default) or lets every draw carry its own history forward (0).
+ANCHORING_SWITCH = "History Anchoring Switch"
 
 Progress = Callable[[int], None]
 PerDraw = np.ndarray | TimePath
@@ -107,23 +110,27 @@ def simulate_draws(
     outputs: list[str],
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: Progress | None = None,
+    *,
+    final_time: float | None = None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Simulate ``n_draws`` draws in chunks: ``fixed`` parameters for all, ``drawn`` ones per
     draw (arrays of length ``n_draws``, or per-draw ``TimePath``s of ``n_draws`` rows).
+    ``final_time`` (model time, years; default: FINAL TIME) stops the runs early, as in
+    ``simulate``.
 
     Returns the save times and ``{output: array (n_draws, n_times)}``; the values do not
     depend on ``chunk_size``.
     """
     if chunk_size < 1:
         raise ValueError("chunk_size must be a positive number of draws")
-    times = compiled.times()
+    times = compiled.times(final_time=final_time)
     values = {name: np.empty((n_draws, times.size)) for name in outputs}
     for start in range(0, n_draws, chunk_size):
         stop = min(start + chunk_size, n_draws)
         params = dict(fixed) | {
             name: draw_rows(column, start, stop) for name, column in drawn.items()
         }
-        result = simulate(compiled, stop - start, params, outputs)
+        result = simulate(compiled, stop - start, params, outputs, final_time=final_time)
         for name in outputs:
             values[name][start:stop] = result[name]
         if progress is not None:
@@ -140,7 +147,7 @@ def draw_uncertainties(scenario: Scenario, settings: MonteCarlo) -> dict[str, np
 
     From their distributions (``sim.sampling.sample``), or, when the scenario names a
     ``posterior``, by resampling its posterior sample with the run's seed
-    (``sim.posterior.resample_posterior``): either way the same (seed, draws) give the same
+    (``sim.posterior.resample_index``): either way the same (seed, draws) give the same
     draws, so comparisons between scenarios use common random numbers.
     """
     if scenario.posterior is None:
@@ -151,11 +158,38 @@ def draw_uncertainties(scenario: Scenario, settings: MonteCarlo) -> dict[str, np
             settings.sampler,
             scenario.correlations,
         )
-    from sim.posterior import read_posterior, resample_posterior
+    from sim.posterior import read_posterior, resample_index
 
     posterior = read_posterior(scenario.posterior)
-    drawn = resample_posterior(posterior.draws, settings.draws, settings.seed)
-    return {name: drawn[name] for name in sorted(scenario.uncertainties)}
+    index = resample_index(posterior.size, settings.draws, settings.seed)
+    return {name: posterior.draws[name][index] for name in sorted(scenario.uncertainties)}
+
+
+def posterior_path_shocks(
+    scenario: Scenario, settings: MonteCarlo, exogenous: Mapping[str, ExogenousSeries]
+) -> dict[str, np.ndarray]:
+    """The paths' shocks of a run from the scenario's ``posterior``: the resampled draws'
+    conditioned shocks (``sim.posterior.PathShocks``) up to the last observed year, the run's
+    own shocks after it. A path the posterior has no shocks for, or conditioned with another
+    process, has the run's own shocks throughout."""
+    from sim.posterior import read_posterior, resample_index
+
+    posterior = read_posterior(scenario.posterior)
+    index = resample_index(posterior.size, settings.draws, settings.seed)
+    out = {}
+    for name, series in exogenous.items():
+        if not series.per_draw:
+            continue
+        shocks = series.prior_shocks(settings.draws, settings.seed)
+        stored = posterior.shocks.get(name)
+        if stored is not None and stored.process == series.process.describe():
+            column = {int(year): j for j, year in enumerate(series.drawn_years)}
+            pairs = [(column[y], k) for k, y in enumerate(stored.years.tolist()) if y in column]
+            if pairs:
+                mine, theirs = map(list, zip(*pairs, strict=True))
+                shocks[:, mine] = stored.values[index][:, theirs]
+        out[name] = shocks
+    return out
 
 
 # --- drivers and paths: yearly series imposed on constants -----------------------------------
@@ -218,32 +252,36 @@ class ExogenousSeries:
             return self
         return replace(self, values=self.values[np.asarray(index, dtype=np.intp)])
 
-    def with_fresh_shocks(self, ancestors: np.ndarray, after: int, seed: int) -> ExogenousSeries:
-        """The paths of the draws ``ancestors`` up to year ``after``, continued from there with
-        each new draw's own shocks: new draw ``i`` follows the shocks of prior draw
-        ``ancestors[i]`` up to ``after`` and of prior draw ``i`` after it (the same seeded
-        streams, ``sim.sampling.path_shocks``; ``i`` below the prior's number of draws).
-
-        Resampled or tempered draws share their ancestors' paths; after the last observed year
-        nothing conditions them, so copying those paths would make the future rest on a few
-        distinct shocks. A driver alone, or a path whose drawn years all lie up to ``after``, is
-        the ancestors' series (``take``)."""
-        ancestors = np.asarray(ancestors, dtype=np.intp)
+    @property
+    def drawn_years(self) -> np.ndarray:
+        """The years the path's process draws (empty for a driver alone)."""
         if not self.per_draw or self.process is None or self.first_drawn is None:
-            return self.take(ancestors)
-        drawn = self.years >= self.first_drawn
-        drawn_years = self.years[drawn].astype(int)
-        later = drawn_years > after
-        if not later.any():
-            return self.take(ancestors)
-        n = ancestors.size
-        if n > self.values.shape[0] or (ancestors.size and ancestors.max() >= self.values.shape[0]):
-            raise ValueError("fresh shocks need the prior draws of every new draw's number")
-        shocks = path_shocks(self.name, self.values.shape[0], drawn_years.tolist(), seed)
-        mixed = np.where(later, shocks[:n], shocks[ancestors])
-        start_value = float(self.values[0, np.flatnonzero(drawn)[0] - 1])
-        values = self.values[ancestors].copy()
-        values[:, drawn] = self.process.values(start_value, mixed)
+            return np.zeros(0, dtype=int)
+        return self.years[self.years >= self.first_drawn].astype(int)
+
+    def prior_shocks(self, n_draws: int, seed: int) -> np.ndarray:
+        """The standard normal shocks ``(n_draws, len(drawn_years))`` of the first ``n_draws``
+        draws of a run with ``seed`` (``sim.sampling.path_shocks``)."""
+        years = self.drawn_years.tolist()
+        if not years:
+            return np.zeros((n_draws, 0))
+        return path_shocks(self.name, n_draws, years, seed)
+
+    def with_shocks(self, shocks: np.ndarray) -> ExogenousSeries:
+        """The series with one row per row of ``shocks`` ``(draws, len(drawn_years))``: the
+        years before the first drawn one as they are (shared by every draw), the drawn years
+        from the process driven by those shocks."""
+        shocks = np.asarray(shocks, dtype=float)
+        years = self.drawn_years
+        if shocks.ndim != 2 or shocks.shape[1] != years.size:
+            raise ValueError(
+                f"shocks of {self.name} must have shape (draws, {years.size}); got {shocks.shape}"
+            )
+        if not years.size:
+            return self.take(np.zeros(shocks.shape[0], dtype=np.intp))
+        first = int(np.flatnonzero(self.years == years[0])[0])
+        values = np.repeat(self.values[:1], shocks.shape[0], axis=0)
+        values[:, first:] = self.process.values(float(self.values[0, first - 1]), shocks)
         return replace(self, values=values)
 
     def describe(self) -> str:
@@ -380,14 +418,13 @@ class EnsembleInputs:
     def with_draws(
         self,
         drawn: Mapping[str, np.ndarray],
-        path_index: np.ndarray | Mapping[str, np.ndarray] | None = None,
+        path_shocks: Mapping[str, np.ndarray] | None = None,
     ) -> EnsembleInputs:
-        """The same scenario with other uncertainty values (e.g. calibration particles) and the
-        paths of the draws ``path_index`` (one index per new draw, for every path or by path
-        name; default: draw i keeps path i).
+        """The same scenario with other uncertainty values (e.g. calibration particles) and,
+        when ``path_shocks`` (``{path: (draws, len(drawn_years))}``) are given, the paths
+        those shocks drive (default: draw i keeps path i).
 
-        Raises ``ValueError`` for unknown or missing names, unequal lengths or a path index out
-        of range.
+        Raises ``ValueError`` for unknown or missing names or unequal lengths.
         """
         missing = sorted(set(self.drawn) - set(drawn))
         extra = sorted(set(drawn) - set(self.drawn))
@@ -395,30 +432,21 @@ class EnsembleInputs:
             raise ValueError(f"uncertainty values must be given for exactly {sorted(self.drawn)}")
         columns = {name: np.asarray(drawn[name], dtype=float) for name in sorted(self.drawn)}
         sizes = {column.shape for column in columns.values()}
-        if isinstance(path_index, Mapping):
-            sizes |= {np.shape(index) for index in path_index.values()}
-        elif path_index is not None:
-            sizes.add(np.shape(path_index))
+        if path_shocks is not None:
+            sizes |= {np.shape(shocks)[:1] for shocks in path_shocks.values()}
         if len(sizes) > 1 or any(len(size) != 1 for size in sizes):
             raise ValueError(f"draws of unequal lengths or shapes: {sorted(sizes)}")
         n = sizes.pop()[0] if sizes else self.n_draws
-        if path_index is None and n != self.n_draws:
-            raise ValueError(
-                f"{n} draws given for inputs of {self.n_draws}: say which paths they carry"
-            )
-        paths: dict[str, TimePath] = {}
-        exogenous = dict(self.exogenous)
-        for name, value in self.paths.items():
-            if path_index is None:
-                index = np.arange(n)
-            elif isinstance(path_index, Mapping):
-                index = np.asarray(path_index[name], dtype=np.intp)
-            else:
-                index = np.asarray(path_index, dtype=np.intp)
-            if index.size and (index.min() < 0 or index.max() >= self.n_draws):
-                raise ValueError(f"path index out of range for {self.n_draws} draws")
-            paths[name] = draw_take(value, index)
-            exogenous[name] = self.exogenous[name].take(index)
+        if path_shocks is None:
+            if n != self.n_draws and self.paths:
+                raise ValueError(f"{n} draws given for inputs of {self.n_draws}: give path_shocks")
+            return EnsembleInputs(n, dict(self.fixed), columns, self.paths, self.exogenous)
+        if set(path_shocks) != set(self.paths):
+            raise ValueError(f"path shocks must be given for exactly {sorted(self.paths)}")
+        exogenous = dict(self.exogenous) | {
+            name: self.exogenous[name].with_shocks(shocks) for name, shocks in path_shocks.items()
+        }
+        paths = {name: exogenous[name].time_path() for name in self.paths}
         return EnsembleInputs(n, dict(self.fixed), columns, paths, exogenous)
 
 
@@ -428,34 +456,32 @@ def scenario_inputs(
     compiled: CompiledModel,
     *,
     uncertainty_draws: Mapping[str, np.ndarray] | None = None,
-    path_index: np.ndarray | None = None,
-    fresh_after: int | None = None,
+    path_shocks: Mapping[str, np.ndarray] | None = None,
+    conditioned: bool = False,
 ) -> EnsembleInputs:
     """The engine's inputs for draws of ``scenario`` with Monte Carlo ``settings``.
 
     The levers are fixed; the ``settings.draws`` draws of the uncertainties
     (``draw_uncertainties``) and of the paths (seeded by ``settings.seed`` and each path's
-    name, so the same seed and name give the same shocks in any scenario) are made; the inputs
-    have those draws in turn, or the draws ``path_index`` (integers below ``settings.draws``,
-    e.g. the prior draws calibration particles descend from). ``uncertainty_draws`` replaces
-    the uncertainties' values (one array per uncertainty, one value per draw of the inputs).
-    ``fresh_after`` (with ``path_index``): the paths follow their ancestors up to that year and
-    each draw's own shocks after it (``ExogenousSeries.with_fresh_shocks``), for draws
-    conditioned on data up to that year.
+    name, so the same seed and name give the same shocks in any scenario) are made.
+    ``uncertainty_draws`` replaces the uncertainties' values (one array per uncertainty, all
+    of one length, which is then the number of draws); ``path_shocks`` the paths' standard
+    normal shocks (``{path: (draws, len(drawn_years))}``, every path of the scenario), e.g.
+    those of calibration particles (``sim.calibration``). Without ``path_shocks`` draw ``i``
+    has the run's draw ``i``'s paths, or, for a scenario run from its ``posterior``, the
+    conditioned shocks of the posterior draw it resamples (``posterior_path_shocks``).
 
-    Raises ``ValueError`` when ``uncertainty_draws`` lacks an uncertainty or has the wrong
-    length, or ``path_index`` is out of range.
+    Draws conditioned on the history (``conditioned``: a calibration's particles, and the
+    draws of a scenario run from its ``posterior``) carry their own history forward: the
+    model's ``ANCHORING_SWITCH`` is 0 unless the scenario sets it as a lever (re-anchoring the
+    stocks to their observed values at the plan start is then the scenario's choice).
+
+    Raises ``ValueError`` when ``uncertainty_draws`` lacks an uncertainty or their lengths
+    differ, or ``path_shocks`` lacks a path or has the wrong shape.
     """
-    index = None if path_index is None else np.asarray(path_index, dtype=np.intp)
-    if index is not None and (
-        index.ndim != 1 or (index.size and (index.min() < 0 or index.max() >= settings.draws))
-    ):
-        raise ValueError(f"path_index must be draw numbers below {settings.draws}")
-    n = settings.draws if index is None else int(index.size)
     if uncertainty_draws is None:
         drawn = draw_uncertainties(scenario, settings)
-        if index is not None:
-            drawn = {name: column[index] for name, column in drawn.items()}
+        n = settings.draws
     else:
         missing = sorted(set(scenario.uncertainties) - set(uncertainty_draws))
         if missing:
@@ -464,9 +490,10 @@ def scenario_inputs(
             name: np.asarray(uncertainty_draws[name], dtype=float)
             for name in sorted(scenario.uncertainties)
         }
-        wrong = [name for name, column in drawn.items() if column.shape != (n,)]
-        if wrong:
-            raise ValueError(f"uncertainty_draws of {wrong[0]} must have {n} values")
+        shapes = {column.shape for column in drawn.values()}
+        if len(shapes) > 1 or any(len(shape) != 1 for shape in shapes):
+            raise ValueError(f"uncertainty_draws of unequal lengths or shapes: {sorted(shapes)}")
+        n = shapes.pop()[0] if shapes else settings.draws
     exogenous = exogenous_series(
         scenario,
         settings.draws,
@@ -475,14 +502,22 @@ def scenario_inputs(
         compiled.final_time,
         compiled.initial_time,
     )
-    if index is not None and fresh_after is not None:
-        exogenous = {
-            name: series.with_fresh_shocks(index, fresh_after, settings.seed)
-            for name, series in exogenous.items()
-        }
-    elif index is not None:
-        exogenous = {name: series.take(index) for name, series in exogenous.items()}
+    per_draw = sorted(name for name, series in exogenous.items() if series.per_draw)
+    if path_shocks is None and uncertainty_draws is None and scenario.posterior is not None:
+        path_shocks = posterior_path_shocks(scenario, settings, exogenous)
+    if path_shocks is not None:
+        missing = sorted(set(per_draw) - set(path_shocks))
+        if missing:
+            raise ValueError(f"path_shocks lacks {', '.join(missing)}")
+        exogenous |= {name: exogenous[name].with_shocks(path_shocks[name]) for name in per_draw}
+        if any(exogenous[name].values.shape[0] != n for name in per_draw):
+            raise ValueError(f"path_shocks must have {n} rows, one per draw")
+    elif n != settings.draws:
+        raise ValueError(f"{n} uncertainty draws for {settings.draws} paths: give path_shocks")
     fixed = lever_params(scenario.levers)
+    from_posterior = uncertainty_draws is None and scenario.posterior is not None
+    if (conditioned or from_posterior) and ANCHORING_SWITCH in compiled.constants:
+        fixed.setdefault(ANCHORING_SWITCH, 0.0)
     paths: dict[str, TimePath] = {}
     for name, series in exogenous.items():
         if series.per_draw:
@@ -498,10 +533,20 @@ def simulate_inputs(
     outputs: list[str],
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: Progress | None = None,
+    *,
+    final_time: float | None = None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """``simulate_draws`` of every draw of ``inputs``."""
+    """``simulate_draws`` of every draw of ``inputs`` (up to ``final_time``, model time in
+    years; default: FINAL TIME)."""
     return simulate_draws(
-        compiled, inputs.n_draws, inputs.fixed, inputs.per_draw, outputs, chunk_size, progress
+        compiled,
+        inputs.n_draws,
+        inputs.fixed,
+        inputs.per_draw,
+        outputs,
+        chunk_size,
+        progress,
+        final_time=final_time,
     )
 
 
@@ -535,8 +580,8 @@ def run_ensemble(
     model: str | Path | None = None,
     *,
     uncertainty_draws: Mapping[str, np.ndarray] | None = None,
-    path_index: np.ndarray | None = None,
-    fresh_after: int | None = None,
+    path_shocks: Mapping[str, np.ndarray] | None = None,
+    conditioned: bool = False,
     extra_outputs: Sequence[str] = (),
 ) -> xr.Dataset:
     """Run a scenario's Monte Carlo ensemble.
@@ -549,10 +594,10 @@ def run_ensemble(
         model: the ``.mdl`` file (default: the project's model).
         uncertainty_draws: values of every uncertainty to simulate instead of drawing them
             (e.g. a weighted sample from ``sim.calibration``); ``draws`` is then their length.
-        path_index: with ``uncertainty_draws``, the draw (below ``draws``) whose paths each
-            of them carries (e.g. a posterior draw's prior ancestor); default: its own.
-        fresh_after: with ``path_index``, the last year the paths follow their ancestors; each
-            draw's own shocks drive them after it (``scenario_inputs``).
+        path_shocks: the paths' standard normal shocks, ``{path: (draws, years)}`` (e.g. a
+            conditioned sample's, ``sim.calibration``); default: each draw's own.
+        conditioned: the draws are conditioned on the history: no re-anchoring unless the
+            scenario asks for it (``scenario_inputs``).
         extra_outputs: variables to save besides ``scenario.saved_variables()``.
 
     Without ``uncertainty_draws`` the uncertainties are drawn by ``draw_uncertainties``: from
@@ -568,14 +613,10 @@ def run_ensemble(
     """
     if uncertainty_draws is not None:
         sizes = {len(np.asarray(column)) for column in uncertainty_draws.values()}
-        if path_index is not None:
-            sizes.add(len(path_index))
         if len(sizes) > 1:
-            raise ValueError("uncertainty_draws (and path_index) must all have the same length")
+            raise ValueError("uncertainty_draws must all have the same length")
         if sizes:
             draws = sizes.pop()
-    elif path_index is not None:
-        raise ValueError("path_index goes with uncertainty_draws")
     settings = monte_carlo_settings(scenario, draws, seed, sampler)
     compiled = compile_model(model)
     inputs = scenario_inputs(
@@ -583,8 +624,8 @@ def run_ensemble(
         settings,
         compiled,
         uncertainty_draws=uncertainty_draws,
-        path_index=path_index,
-        fresh_after=fresh_after,
+        path_shocks=path_shocks,
+        conditioned=conditioned,
     )
     drawn = inputs.drawn
     outputs = list(
@@ -664,8 +705,17 @@ def run_ensemble(
             ensure_ascii=False,
         )
     if scenario.posterior is not None and uncertainty_draws is None:
+        from sim.posterior import read_posterior
+
+        posterior = read_posterior(scenario.posterior)
         attrs["posterior"] = scenario.posterior.name
-        attrs["posterior_sha256"] = hashlib.sha256(scenario.posterior.read_bytes()).hexdigest()
+        attrs["posterior_sha256"] = posterior.sha256
+        # resampling N draws from a sample worth E independent ones: a mean's variance is
+        # that of 1 / (1/E + 1/N) independent draws
+        posterior_ess = float(posterior.attrs.get("ess", posterior.size))
+        attrs["effective_draws"] = 1.0 / (1.0 / posterior_ess + 1.0 / settings.draws)
+    if ANCHORING_SWITCH in inputs.fixed:
+        attrs["history_anchoring"] = float(inputs.fixed[ANCHORING_SWITCH])
     dataset = xr.Dataset(data_vars, coords=coords, attrs=attrs)
     dataset["time"].attrs.update(units="year", long_name="model time (end of calendar year)")
     dataset["draw"].attrs.update(long_name="Monte Carlo draw")

@@ -1,8 +1,9 @@
 """What the scenario and data checks need to know about a model: names, kinds, limits, defaults.
 
 Built from ``sim.vensim`` (the only part of innosim that knows Vensim): the documentation of
-every variable and one default run, whose first saved row gives the value of every constant
-and of the control variables. The result is cached per model file content.
+every variable, and the values of the constants and control variables as the parsed model
+gives them (``sim.engine.CompiledModel``; a PySD run only for a constant given by an
+expression). The result is cached per model file content.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import difflib
 import functools
 import hashlib
+import math
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -70,13 +72,29 @@ def unknown_name(name: str, known: Iterable[str], *, what: str) -> str:
 
 @functools.lru_cache(maxsize=4)
 def _load(path: str, sha256: str) -> ModelInfo:
+    from sim.engine import EngineError, compile_model
     from sim.vensim import model_documentation, run_yearly
 
     del sha256  # part of the cache key only
     docs = {doc.name: doc for doc in model_documentation(path)}
     fixed = [name for name, doc in docs.items() if doc.kind in ("constant", "control")]
-    first = run_yearly(fixed, path=path).iloc[0]
-    defaults = {name: float(first[name]) for name in fixed}
+    try:
+        compiled = compile_model(path)
+    except EngineError:  # a model the engine does not run: PySD evaluates everything
+        computed = fixed
+        defaults: dict[str, float] = {}
+    else:
+        values = dict(compiled.constants) | {
+            "INITIAL TIME": compiled.initial_time,
+            "FINAL TIME": compiled.final_time,
+            "TIME STEP": compiled.time_step,
+            "SAVEPER": compiled.saveper,
+        }
+        defaults = {name: float(values[name]) for name in fixed}
+        computed = [name for name in fixed if math.isnan(defaults[name])]
+    if computed:  # constants given by an expression: PySD evaluates them
+        first = run_yearly(computed, path=path).iloc[0]
+        defaults |= {name: float(first[name]) for name in computed}
     return ModelInfo(
         path=Path(path),
         docs=docs,

@@ -6,7 +6,10 @@ A NetCDF file (xarray) with three dimensions:
   slug (``sim.results.slug``) with attributes ``long_name`` (Vensim name), ``units``,
   ``label_zh``, ``role`` = ``"uncertainty"``, ``distribution`` (the prior it was conditioned
   on, ``DistributionBase.describe``) and ``source``; ``ancestor``: the prior draw each
-  posterior draw descends from.
+  posterior draw descends from; ``shock_<path slug>`` (role ``"path_shock"``, dimensions
+  ``draw`` and ``<path slug>_year``): each posterior draw's standard normal shocks of a path
+  in the years up to the last one observed (attribute ``last_observed_year``), conditioned
+  with the constants (``sim.calibration``).
 * ``prior_draw``: the prior draws ``prior_<slug>`` (``role`` = ``"prior"``), their Gaussian
   ``prior_log_likelihood`` and ``prior_weight``, the normalised importance weights
   (likelihood / total) of plain importance sampling from the prior.
@@ -16,7 +19,8 @@ A NetCDF file (xarray) with three dimensions:
 Attributes give the method (``importance`` or ``tempering``), the effective sample sizes, the
 seed and sampler, and the provenance (scenario and observed-file sha256, model sha256,
 versions, time). A scenario's ``posterior:`` field points to such a file; the ensemble runner
-then resamples the posterior sample (``resample_posterior``) instead of sampling the priors.
+then resamples the posterior sample (``resample_index``) instead of sampling the priors,
+with each resampled draw's conditioned path shocks (``PathShocks``).
 """
 
 from __future__ import annotations
@@ -35,12 +39,29 @@ from sim.results import UNCERTAINTY, names_with_role
 
 #: ``role`` attribute of the prior draws in a posterior file.
 PRIOR = "prior"
+#: ``role`` attribute of the posterior draws' path shocks.
+PATH_SHOCK = "path_shock"
 #: Spawn key of the random stream that resamples a posterior (samplers use 1-3).
 RESAMPLE_STREAM = 4
 
 
 class PosteriorError(ScenarioError):
     """A posterior file is unreadable or not a conditioned ensemble of innosim."""
+
+
+@dataclass(frozen=True)
+class PathShocks:
+    """A path's conditioned shocks in a posterior file.
+
+    Attributes:
+        years: the calendar years the shocks drive (up to the last observed year).
+        values: standard normal shocks ``(draws, len(years))``, one row per posterior draw.
+        process: the path's process (``ProcessBase.describe``) they were conditioned with.
+    """
+
+    years: np.ndarray = field(repr=False)
+    values: np.ndarray = field(repr=False)
+    process: str
 
 
 @dataclass(frozen=True)
@@ -53,6 +74,8 @@ class PosteriorSample:
         draws: ``{uncertainty: array (n,)}`` in model units, equally weighted.
         distributions: ``{uncertainty: prior description}`` it was conditioned on.
         attrs: the file's attributes (method, ess, seeds, provenance).
+        shocks: ``{path: PathShocks}``, the paths' conditioned shocks (empty when the
+            scenario had no path drawn before its last observed year).
     """
 
     path: Path
@@ -60,6 +83,7 @@ class PosteriorSample:
     draws: dict[str, np.ndarray] = field(repr=False)
     distributions: dict[str, str]
     attrs: dict[str, Any] = field(repr=False)
+    shocks: dict[str, PathShocks] = field(repr=False, default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -105,12 +129,25 @@ def read_posterior(path: str | Path) -> PosteriorSample:
             )
         draws[name] = array
         distributions[name] = str(values.attrs.get("distribution", ""))
+    shocks: dict[str, PathShocks] = {}
+    for values in dataset.data_vars.values():
+        if values.attrs.get("role") != PATH_SHOCK:
+            continue
+        name = str(values.attrs.get("long_name", ""))
+        array = values.to_numpy().astype(float)
+        if values.ndim != 2 or values.dims[0] != "draw" or not np.isfinite(array).all():
+            raise PosteriorError(
+                path, f"shocks of path '{name}' must be finite numbers on (draw, year)"
+            )
+        years = dataset[values.dims[1]].to_numpy().astype(int)
+        shocks[name] = PathShocks(years, array, str(values.attrs.get("process", "")))
     return PosteriorSample(
         path=path,
         sha256=hashlib.sha256(data).hexdigest(),
         draws=draws,
         distributions=distributions,
         attrs=dict(dataset.attrs),
+        shocks=shocks,
     )
 
 
@@ -121,8 +158,10 @@ def posterior_mismatch(
 
     Every uncertainty must be in the sample with the same prior distribution; a sampled
     constant that the scenario sets otherwise (``levers``: its levers, drivers and paths) is
-    replaced by that setting (the others keep their joint posterior). Paths are never part of
-    a posterior: a run draws them afresh. Returns ``(uncertainty or None, message)``.
+    replaced by that setting (the others keep their joint posterior). A path's conditioned
+    shocks are used where the scenario draws the same path with the same process
+    (``sim.ensemble.scenario_inputs``), otherwise the run draws it afresh. Returns
+    ``(uncertainty or None, message)``.
     """
     levers = set(levers)
     for name, distribution in uncertainties.items():
@@ -148,17 +187,11 @@ def posterior_mismatch(
     return None
 
 
-def resample_posterior(
-    draws: Mapping[str, np.ndarray], n_draws: int, seed: int
-) -> dict[str, np.ndarray]:
-    """``n_draws`` draws taken uniformly with replacement from an equally weighted posterior
-    sample, names sorted. The indices depend only on (seed, n_draws, sample size), so runs
-    with the same seed share their draws (common random numbers)."""
+def resample_index(size: int, n_draws: int, seed: int) -> np.ndarray:
+    """``n_draws`` indices taken uniformly with replacement from a sample of ``size``; they
+    depend only on (seed, n_draws, size), so runs with the same seed share their draws
+    (common random numbers)."""
     if n_draws < 1:
         raise ValueError(f"n_draws must be at least 1; got {n_draws}")
-    size = len(next(iter(draws.values()))) if draws else 0
-    if size == 0:
-        return {name: np.empty(0) for name in sorted(draws)}
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(RESAMPLE_STREAM,)))
-    index = rng.integers(0, size, n_draws)
-    return {name: np.asarray(draws[name], dtype=float)[index] for name in sorted(draws)}
+    return rng.integers(0, size, n_draws) if size else np.zeros(0, dtype=np.int64)

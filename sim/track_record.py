@@ -153,3 +153,43 @@ def track_record_text(
         created=record.created_at[:10],
         directory=record.directory,
     )
+
+
+_HISTORY = {
+    "zh": {
+        "prior": (
+            "{n} 次抽样中有 {consistent} 次（{share}）在3倍标准差内（含模型偏差）重现了 "
+            "{years} 年的观测历史；其余抽样的预测不符合历史。"
+            "先运行 innosim calibrate，再在情景中设置 posterior:，即只从符合历史的抽样出发。"
+        ),
+        "posterior": (
+            "{n} 次抽样取自以观测历史为条件的后验，其中 {consistent} 次（{share}）在3倍标准差内"
+            "（含模型偏差）重现了 {years} 年的观测。"
+        ),
+    },
+    "en": {
+        "prior": (
+            "{consistent} of {n} draws ({share}) reproduce the observed history of {years} "
+            "within 3 sd (with the model discrepancy); the others project from a history that "
+            "did not happen. Run innosim calibrate and set posterior: in the scenario to "
+            "project only from draws consistent with it."
+        ),
+        "posterior": (
+            "The {n} draws come from the posterior conditioned on the observed history; "
+            "{consistent} of them ({share}) reproduce the observations of {years} within 3 sd "
+            "(with the model discrepancy)."
+        ),
+    },
+}
+
+
+def history_consistency_text(
+    consistent: int, n: int, years: tuple[int, int], from_posterior: bool, lang: Language
+) -> str:
+    """The sentence on how many of a run's ``n`` draws reproduce the observed history of
+    ``years`` (first, last): ``sim.analysis.weighting.history_consistency``."""
+    first, last = years
+    span = str(first) if first == last else f"{first}–{last}"
+    share = f"{consistent / n:.0%}" if n else "—"
+    kind = "posterior" if from_posterior else "prior"
+    return _HISTORY[lang][kind].format(consistent=consistent, n=n, share=share, years=span)

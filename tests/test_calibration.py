@@ -189,19 +189,19 @@ def test_model_discrepancy_is_added_to_the_measurement_sd(scenario, tmp_path):
 
 
 def test_probability_moves_with_good_and_bad_news(scenario):
-    prior = run_ensemble(scenario, draws=400, seed=2)
+    prior = run_ensemble(scenario, draws=800, seed=2)
     carriers = prior[slug("Innovation Carriers")].sel(time=2022).to_numpy()
     news = {}
     for label, quantile in (("good", 0.9), ("bad", 0.1)):
         value = float(np.quantile(carriers, quantile))
         data = synthetic_observations(scenario, {}, ["Innovation Carriers"], [2022], 0.02, 0)
         data["value"] = value
-        result = assess(scenario, data, 2022, draws=400, seed=2)
+        result = assess(scenario, data, 2022, draws=800, seed=2)
         row = result.table.set_index("target").loc["carriers_2025"]
         news[label] = (row["prior_probability"], row["probability"])
         # carriers are not the economy: given the economy alone, nothing is learnt
         assert row["economy_probability"] == pytest.approx(row["prior_probability"])
-        assert row["economy_ess"] == pytest.approx(400)
+        assert row["economy_ess"] == pytest.approx(800)
     (prior_good, good), (prior_bad, bad) = news["good"], news["bad"]
     assert prior_good == prior_bad
     assert good > prior_good + 0.1 and bad < prior_bad - 0.1
@@ -326,3 +326,36 @@ def test_normal_score_values_match_the_exact_inverse_cdf(real_model):
             continue
         low, high = distribution.ppf(np.array([0.05, 0.95]))
         assert np.max(np.abs(values[name] - exact)) <= 1e-5 * (high - low), name
+
+
+def test_conditioned_draws_carry_their_own_history_unless_the_scenario_anchors(scenario, tmp_path):
+    from sim.engine import compile_model
+    from sim.ensemble import ANCHORING_SWITCH, scenario_inputs
+
+    compiled = compile_model()
+    settings = monte_carlo_settings(scenario, 20, 1)
+    assert ANCHORING_SWITCH not in scenario_inputs(scenario, settings, compiled).fixed
+    free = scenario_inputs(scenario, settings, compiled, conditioned=True)
+    assert free.fixed[ANCHORING_SWITCH] == 0.0
+    anchored = tmp_path / "anchored.yaml"
+    anchored.write_text(
+        f"extends: {FIXTURE}\nlevers:\n  {ANCHORING_SWITCH}: {{value: 1, source: test}}\n",
+        encoding="utf-8",
+    )
+    chosen = scenario_inputs(load_scenario(anchored), settings, compiled, conditioned=True)
+    assert chosen.fixed[ANCHORING_SWITCH] == 1.0
+
+
+def test_normal_score_tables_are_cached_on_disk_and_recomputed_when_unreadable(real_model):
+    from sim.calibration import _score_table_row
+    from sim.vensim import cache_root
+
+    distribution = load_scenario(FIXTURE).uncertainties["Public Cost Per Carrier"]
+    first = _score_table_row(distribution)
+    files = sorted((cache_root() / "scores").glob("*.npy"))
+    assert files
+    cached = next(path for path in files if np.array_equal(np.load(path), first))
+    np.testing.assert_array_equal(_score_table_row(distribution), first)
+    cached.write_bytes(b"not a table")
+    np.testing.assert_array_equal(_score_table_row(distribution), first)
+    np.testing.assert_array_equal(np.load(cached), first)  # rewritten

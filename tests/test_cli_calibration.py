@@ -159,7 +159,7 @@ def test_calibrate_needs_observations_and_reports_impossible_ones(observed, tmp_
     impossible.loc[0, "value"] = 1e5
     path = tmp_path / "impossible.csv"
     impossible.to_csv(path, index=False)
-    args = ["calibrate", str(FIXTURE), "--observed", str(path), "--draws", "200", "--out", str(out)]
+    args = ["calibrate", str(FIXTURE), "--observed", str(path), "--draws", "400", "--out", str(out)]
     result = runner.invoke(app, [*args, "--strict"])
     assert result.exit_code == 2, result.output
     assert "does not reproduce" in result.stderr and not out.exists()

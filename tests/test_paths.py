@@ -488,21 +488,31 @@ def test_inputs_select_draws(scenario, compiled) -> None:
     assert set(inputs.paths) == {COAL, SHOCK} and "Coal Output" in inputs.fixed
     assert set(inputs.drawn) == set(scenario.uncertainties) and inputs.n_draws == 10
     index = np.array([3, 3, 0])
-    picked = scenario_inputs(scenario, settings, compiled, path_index=index)
+    shocks = {name: inputs.exogenous[name].prior_shocks(10, 3)[index] for name in inputs.paths}
+    drawn = {n: c[index] for n, c in inputs.drawn.items()}
+    picked = scenario_inputs(
+        scenario, settings, compiled, uncertainty_draws=drawn, path_shocks=shocks
+    )
     times, full = simulate_inputs(compiled, inputs, ["GDP", COAL])
     _, some = simulate_inputs(compiled, picked, ["GDP", COAL])
     for name in ("GDP", COAL):
         np.testing.assert_array_equal(some[name], full[name][index])
-    moved = inputs.with_draws({n: c[index] for n, c in inputs.drawn.items()}, index)
+    moved = inputs.with_draws(drawn, shocks)
     _, again = simulate_inputs(compiled, moved, ["GDP"])
     np.testing.assert_array_equal(again["GDP"], full["GDP"][index])
     path = inputs.paths[COAL]
     np.testing.assert_array_equal(draw_rows(path, 2, 5).array, np.asarray(path.array)[2:5])
     np.testing.assert_array_equal(draw_take(path, index).array, np.asarray(path.array)[index])
-    with pytest.raises(ValueError, match="say which paths"):
+    with pytest.raises(ValueError, match="give path_shocks"):
         inputs.with_draws({n: c[:3] for n, c in inputs.drawn.items()})
-    with pytest.raises(ValueError, match="draw numbers below 10"):
-        scenario_inputs(scenario, settings, compiled, path_index=np.array([10]))
+    with pytest.raises(ValueError, match="give path_shocks"):
+        scenario_inputs(scenario, settings, compiled, uncertainty_draws=drawn)
+    with pytest.raises(ValueError, match="path_shocks lacks"):
+        scenario_inputs(
+            scenario, settings, compiled, uncertainty_draws=drawn, path_shocks={COAL: shocks[COAL]}
+        )
+    with pytest.raises(ValueError, match="must have shape"):
+        inputs.exogenous[COAL].with_shocks(shocks[COAL][:, 1:])
 
 
 def test_results_carry_the_drivers_and_paths(results, scenario) -> None:
@@ -531,10 +541,10 @@ def test_a_driver_cannot_be_swept(scenario, compiled) -> None:
         lever_info(scenario, compiled, SHOCK)
 
 
-# --- calibration keeps each draw's path -------------------------------------------------------
+# --- calibration conditions the paths year by year ---------------------------------------------
 
 
-def test_calibration_particles_keep_their_paths(scenario) -> None:
+def test_calibration_particles_carry_conditioned_path_shocks(scenario) -> None:
     data = pd.DataFrame(
         {
             "variable": ["GDP", "GDP", "Coal Output"],
@@ -549,54 +559,96 @@ def test_calibration_particles_keep_their_paths(scenario) -> None:
     assert "Coal Output" in notes[0] and "not conditioned on" in notes[0]
     assert list(result.observations["variable"]) == ["GDP", "GDP"]
     assert result.method == "tempering"  # the 2024 observation depends on the paths
+    assert {stage.year for stage in result.stages} == {2020, 2024}  # year by year
+    assert any("year 2024" in note for note in notes)
     prior, posterior = conditioned_ensembles(scenario, result, model=MODEL)
     assert result.last_observed_year == 2024
-    times = posterior["time"].values
-    kept, fresh = times <= 2024, times > 2024
-    for name in (COAL, SHOCK):
-        inherited = prior[slug(name)].values[result.ancestors]
-        # up to the last observed year each particle carries its ancestor's path ...
-        np.testing.assert_array_equal(posterior[slug(name)].values[:, kept], inherited[:, kept])
-        # ... after it, its own shocks: no longer copies of a few ancestors' futures
-        after = posterior[slug(name)].values[:, fresh]
-        assert len(np.unique(after[:, -1])) > len(np.unique(inherited[:, -1]))
-        own = result.ancestors == np.arange(result.ancestors.size)
-        np.testing.assert_array_equal(after[own], prior[slug(name)].values[own][:, fresh])
-    # a particle's residuals are those of its constants with its ancestor's path
     compiled = compile_model(MODEL)
     settings = monte_carlo_settings(scenario, 200, 2)
-    inputs = scenario_inputs(
+    inputs = scenario_inputs(scenario, settings, compiled)
+    times = posterior["time"].values
+    observed_years = times <= 2024
+    for name in (COAL, SHOCK):
+        series = inputs.exogenous[name]
+        drawn_years = series.drawn_years
+        own = series.prior_shocks(200, 2)
+        # after the last observed year, each draw continues with the prior draw of its number's
+        # shocks (common random numbers between assessments of different scenarios) ...
+        after = drawn_years > 2024
+        np.testing.assert_array_equal(result.shocks[name][:, after], own[:, after])
+        # ... up to it, the shocks were moved and resampled year by year: more distinct paths
+        # than distinct prior ancestors
+        values = posterior[slug(name)].values[:, observed_years]
+        distinct = np.unique(values[:, -1]).size
+        assert distinct > np.unique(result.ancestors).size
+    # the posterior ensemble is the particles' constants with the paths their shocks drive
+    conditioned = scenario_inputs(
         scenario,
         settings,
         compiled,
         uncertainty_draws=result.draws,
-        path_index=result.ancestors,
-        fresh_after=result.last_observed_year,
+        path_shocks=result.shocks,
+        conditioned=True,
     )
-    _, values = simulate_inputs(compiled, inputs, ["GDP"])
-    np.testing.assert_allclose(values["GDP"], posterior[slug("GDP")].values, rtol=0, atol=0)
+    _, values = simulate_inputs(compiled, conditioned, ["GDP"])
+    np.testing.assert_array_equal(values["GDP"], posterior[slug("GDP")].values)
+    gdp = posterior[slug("GDP")].values
+    for year, observed in ((2020, 1900.0), (2024, 2300.0)):
+        column = list(times).index(year)
+        assert (
+            abs(np.median(gdp[:, column]) - observed)
+            < abs(np.median(prior[slug("GDP")].values[:, column]) - observed) + 1e-9
+        )
 
 
-def test_fresh_shocks_continue_the_ancestor_from_the_last_observed_year(compiled, scenario):
+def test_a_run_from_the_posterior_keeps_the_conditioned_paths(scenario, tmp_path) -> None:
+    from sim.calibration import posterior_dataset
+    from sim.posterior import read_posterior
+
+    data = pd.DataFrame(
+        {
+            "variable": ["GDP", "GDP"],
+            "year": [2020, 2024],
+            "value": [1900.0, 2300.0],
+            "sd": [20.0, 40.0],
+            "source": ["test"] * 2,
+        }
+    )
+    result = condition(scenario, data, draws=200, seed=2, model=MODEL)
+    _, posterior = conditioned_ensembles(scenario, result, model=MODEL)
+    posterior_dataset(result, scenario, model=MODEL).to_netcdf(tmp_path / "posterior.nc")
+    stored = read_posterior(tmp_path / "posterior.nc")
+    assert set(stored.shocks) == {COAL, SHOCK}
+    assert stored.shocks[COAL].years.max() == 2024 and stored.attrs["last_observed_year"] == 2024
+    child = tmp_path / "child.yaml"
+    child.write_text(f"extends: {SCENARIO}\nposterior: posterior.nc\n", encoding="utf-8")
+    run = run_ensemble(load_scenario(child, model=MODEL), draws=100, seed=7, model=MODEL)
+    # resampling 100 draws from a sample worth `ess`: intervals use fewer effective draws
+    assert run.attrs["effective_draws"] == pytest.approx(1 / (1 / result.ess + 1 / 100))
+    times = run["time"].values
+    for name in (COAL, SHOCK):
+        conditioned_part = {tuple(row) for row in posterior[slug(name)].values[:, times <= 2024]}
+        rows = run[slug(name)].values
+        # up to the last observed year every draw has a posterior draw's conditioned path ...
+        assert all(tuple(row) in conditioned_part for row in rows[:, times <= 2024])
+        # ... after it, its own shocks
+        assert np.unique(rows[:, -1]).size > 0.9 * len(rows)
+
+
+def test_shocks_drive_the_path_as_the_run_does(compiled, scenario):
     series = exogenous_series(scenario, 6, 4, compiled.constants, compiled.final_time)[SHOCK]
     assert series.per_draw and series.first_drawn <= 2024
-    ancestors = np.array([3, 3, 3, 0, 5, 5])
-    fresh = series.with_fresh_shocks(ancestors, 2024, seed=4)
-    years = series.years.tolist()
-    cut = years.index(2024) + 1
-    np.testing.assert_array_equal(fresh.values[:, :cut], series.values[ancestors, :cut])
-    # AR(1) about the starting value (mean 0 here): one step from the ancestor's 2024 value
-    # with draw i's own 2025 shock
-    process = series.process
-    eps = path_shocks(SHOCK, 6, [2025], 4)[:, 0]
-    expected = process.persistence * series.values[ancestors, cut - 1] + process.volatility * eps
-    np.testing.assert_allclose(fresh.values[:, cut], np.clip(expected, process.min, process.max))
-    # every draw its own ancestor: the series itself
-    same = series.with_fresh_shocks(np.arange(6), 2024, seed=4)
-    np.testing.assert_array_equal(same.values, series.values)
-    # data covering every drawn year: the ancestors' paths
-    late = series.with_fresh_shocks(ancestors, int(series.years[-1]), seed=4)
-    np.testing.assert_array_equal(late.values, series.values[ancestors])
+    # the run's own shocks give the run's paths
+    np.testing.assert_array_equal(
+        series.with_shocks(series.prior_shocks(6, 4)).values, series.values
+    )
+    # one row per row of shocks; the years before the first drawn one are shared
+    zeros = series.with_shocks(np.zeros((2, series.drawn_years.size)))
+    first = int(np.flatnonzero(series.years == series.first_drawn)[0])
+    np.testing.assert_array_equal(zeros.values[:, :first], series.values[:2, :first])
+    # AR(1) about the starting value (mean 0 here): zero shocks stay there
+    expected = series.process.values(float(series.values[0, first - 1]), np.zeros((1, 1)))[0, 0]
+    assert zeros.values[0, first] == pytest.approx(expected)
 
 
 # --- sensitivity and discovery ---------------------------------------------------------------

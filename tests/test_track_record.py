@@ -87,3 +87,33 @@ def test_run_states_the_track_record(tmp_path, monkeypatch, real_model):
     result = CliRunner().invoke(app, [*args[:-1], "run2"])
     assert result.exit_code == 0, result.output
     assert "3 of 4 held-out observations" in (tmp_path / "run2" / "report.html").read_text("utf-8")
+
+
+def test_history_consistency_is_said_for_prior_and_posterior_runs():
+    from sim.track_record import history_consistency_text
+
+    prior = history_consistency_text(38, 100, (2015, 2020), False, "en")
+    assert prior.startswith("38 of 100 draws (38%) reproduce the observed history of 2015–2020")
+    assert "innosim calibrate" in prior
+    posterior = history_consistency_text(99, 100, (2015, 2020), True, "zh")
+    assert "后验" in posterior and "99 次（99%）" in posterior
+    assert "2020 年" in history_consistency_text(1, 2, (2020, 2020), True, "zh")
+
+
+def test_run_says_how_many_draws_reproduce_the_history(tmp_path, monkeypatch, real_model):
+    from typer.testing import CliRunner
+
+    from sim.cli import app
+    from sim.paths import REPO_ROOT
+
+    fixture = Path(__file__).parent / "fixtures" / "calibration_small.yaml"
+    history = REPO_ROOT / "data" / "observed" / "changzhi_2015_2020.csv"
+    child = tmp_path / "with_history.yaml"
+    child.write_text(f"extends: {fixture}\nhistory: {history}\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["run", str(child), "--draws", "40", "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    assert "of 40 draws" in result.stdout
+    assert "reproduce the observed history of 2015–2020" in result.stdout
+    report = (tmp_path / "out" / "with_history" / "report.html").read_text("utf-8")
+    assert "reproduce the observed history" in report

@@ -74,10 +74,16 @@ def wilson_interval(
 
 def target_probabilities(results: xr.Dataset, target: Target) -> dict[str, float]:
     """Probability of meeting ``target`` with its 95 % Wilson interval, and the variable's
-    median and 5–95 % band in the target year (model units)."""
+    median and 5–95 % band in the target year (model units). The interval uses the results'
+    ``effective_draws`` when they are resampled from a conditioned sample (``sim.ensemble``),
+    otherwise the number of draws."""
     values = at_year(results, target.variable, target.year)
     hits = met(target, values)
-    low, high = probability_interval(int(hits.sum()), hits.size)
+    if "effective_draws" in results.attrs:  # draws resampled from a conditioned sample
+        effective = min(float(results.attrs["effective_draws"]), float(hits.size))
+        low, high = (float(bound) for bound in wilson_interval(hits.mean() * effective, effective))
+    else:
+        low, high = probability_interval(int(hits.sum()), hits.size)
     finite = values[np.isfinite(values)]
     p05, median, p95 = np.quantile(finite, [0.05, 0.5, 0.95]) if finite.size else (np.nan,) * 3
     return {

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 import xarray as xr
+from scipy import stats
 
 from sim.analysis.targets import TARGET_COLUMNS, met, wilson_interval
 from sim.results import at_year, variable
@@ -281,3 +282,72 @@ def parameter_table(
         )
     table = pd.DataFrame(rows, columns=PARAMETER_COLUMNS)
     return table.sort_values("hellinger", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def history_consistency(
+    results: xr.Dataset,
+    history: pd.DataFrame,
+    relative_discrepancy: Callable[[str], float],
+    cutoff: float = 3.0,
+) -> tuple[int, int]:
+    """How many draws of an ensemble reproduce the observed history: every observation of a
+    variable the ensemble saved, in a saved year, within ``cutoff`` sd (measurement and model
+    discrepancy, ``with_discrepancy``; the implausibility of history matching). Observations of
+    the ensemble's drivers and paths are left out (they reproduce themselves or are drawn).
+
+    Returns ``(consistent draws, draws)``; ``(draws, draws)`` when nothing is comparable.
+    """
+    n = int(results.sizes["draw"])
+    exogenous = {
+        str(results[key].attrs.get("long_name", key))
+        for key in results.data_vars
+        if "exogenous" in results[key].attrs
+    }
+    saved = {
+        str(results[key].attrs.get("long_name", key))
+        for key in results.data_vars
+        if "time" in results[key].dims
+    }
+    times = results["time"].to_numpy()
+    comparable = history[
+        history["variable"].isin(saved - exogenous)
+        & history["year"].map(lambda year: bool(np.isclose(times, year).any()))
+    ]
+    if comparable.empty:
+        return n, n
+    residuals = dataset_residuals(results, with_discrepancy(comparable, relative_discrepancy))
+    with np.errstate(invalid="ignore"):
+        worst = np.abs(residuals).max(axis=0)
+    return int(np.sum(np.isfinite(worst) & (worst <= cutoff))), n
+
+
+#: columns of ``joint_identification``
+PAIR_COLUMNS = ["parameter", "other", "prior_spearman", "posterior_spearman", "change"]
+
+
+def joint_identification(
+    prior: Mapping[str, np.ndarray],
+    posterior: Mapping[str, np.ndarray],
+    min_change: float = 0.15,
+) -> pd.DataFrame:
+    """Pairs of constants the data inform together: the rank (Spearman) correlation of an
+    equally weighted posterior sample against that of the prior, for pairs where it grew by
+    at least ``min_change`` in absolute value (a ridge: the data fix a combination of the two
+    more than either alone), largest change first."""
+    names = [name for name in sorted(posterior) if np.ptp(posterior[name]) > 0]
+    if len(names) < 2:
+        return pd.DataFrame(columns=PAIR_COLUMNS)
+    before, after = (
+        np.corrcoef(
+            stats.rankdata(np.column_stack([sample[n] for n in names]), axis=0), rowvar=False
+        )
+        for sample in (prior, posterior)
+    )
+    rows = [
+        (names[i], names[j], before[i, j], after[i, j], abs(after[i, j]) - abs(before[i, j]))
+        for i in range(len(names))
+        for j in range(i + 1, len(names))
+        if abs(after[i, j]) - abs(before[i, j]) >= min_change
+    ]
+    frame = pd.DataFrame(rows, columns=PAIR_COLUMNS)
+    return frame.sort_values("change", ascending=False, kind="stable").reset_index(drop=True)

@@ -94,7 +94,10 @@ def calibrate(
         bool,
         typer.Option(
             "--tempering/--no-tempering",
-            help="Temper when plain importance weights are too uneven (else refuse).",
+            help=(
+                "Condition year by year with tempering when plain importance weights are too "
+                "uneven (else refuse)."
+            ),
         ),
     ] = True,
     strict: StrictOption = False,
@@ -102,7 +105,7 @@ def calibrate(
 ) -> None:
     """Condition a scenario's uncertainties on observed data. Writes posterior.nc (prior draws
     and weights, posterior sample), parameters.csv, targets.csv and fit/parameter charts."""
-    from sim.analysis.weighting import parameter_table
+    from sim.analysis.weighting import joint_identification, parameter_table
     from sim.calibration import (
         condition,
         conditioned_ensembles,
@@ -140,7 +143,8 @@ def calibrate(
         targets = target_comparison(prior, posterior, loaded.targets, conditioned)
         parameters = parameter_table(conditioned.prior, conditioned.draws, conditioned.weights)
         dataset = posterior_dataset(conditioned, loaded, path, model)
-        sample, _ = conditioned.posterior_sample()
+        sample, _, _ = conditioned.posterior_sample()
+        pairs = joint_identification(conditioned.prior, sample)
         labels = {name: label(dataset[slug(name)].attrs, language) for name in sample}
         plan_start = model_info(model).defaults.get("Plan Start Time")
         last_year = max(int(data["year"].max()), max(t.year for t in loaded.targets))
@@ -164,10 +168,15 @@ def calibrate(
             targets,
             figures,
             conditioned.misfits,
+            pairs,
         )
     except InnosimError as exc:
         raise fail(exc) from None
-    method = "importance weighting" if conditioned.method == "importance" else "tempering"
+    method = (
+        "importance weighting"
+        if conditioned.method == "importance"
+        else "sequential Monte Carlo through the observed years"
+    )
     typer.echo(
         f"{scenario.name}: {method}, effective sample size {conditioned.ess:.0f} of "
         f"{conditioned.n_draws} draws "
@@ -186,6 +195,10 @@ def calibrate(
     ]
     typer.echo(format_table(top.round(4)))
     typer.echo("")
+    if not pairs.empty:
+        typer.echo("pairs the data inform together (rank correlation prior -> posterior):")
+        typer.echo(format_table(pairs.head(5).round(2)))
+        typer.echo("")
     shown = targets[["target", "prior_probability", "calibrated_probability"]]
     typer.echo(format_table(shown.round(3)))
     typer.echo("")

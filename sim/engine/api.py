@@ -210,9 +210,15 @@ class CompiledModel:
     _structure: codegen.ModelStructure = field(repr=False, compare=False)
     _keys: Mapping[str, str] = field(repr=False, compare=False)
 
-    def times(self, saveper: float | None = None, time_step: float | None = None) -> np.ndarray:
-        """Save times of a run (model time, rounded as PySD reports them)."""
-        grid = _time_grid(self, time_step, saveper)
+    def times(
+        self,
+        saveper: float | None = None,
+        time_step: float | None = None,
+        final_time: float | None = None,
+    ) -> np.ndarray:
+        """Save times of a run (model time, years, rounded as PySD reports them); arguments as
+        for ``simulate``."""
+        grid = _time_grid(self, time_step, saveper, final_time)
         return np.array([t for t, saved in zip(grid.times, grid.save, strict=True) if saved])
 
     def default_cache_path(self) -> Path:
@@ -324,13 +330,41 @@ class _Grid:
     reported: np.ndarray
 
 
-def _time_grid(compiled: CompiledModel, time_step: float | None, saveper: float | None) -> _Grid:
-    """PySD's time stepping: ``t += dt`` while ``t + dt*1e-5 < FINAL TIME``; save test too."""
+def _stop_time(compiled: CompiledModel, final_time: float | None) -> float:
+    """Where the run stops (model time, years): ``final_time``, checked, or FINAL TIME."""
+    if final_time is None:
+        return compiled.final_time
+    if isinstance(final_time, bool) or not isinstance(
+        final_time, int | float | np.integer | np.floating
+    ):
+        raise EngineError(f"final_time must be a number (model time, years), got {final_time!r}")
+    stop = float(final_time)
+    t0, tf = compiled.initial_time, compiled.final_time
+    if not (math.isfinite(stop) and t0 <= stop <= tf):
+        raise EngineError(
+            f"final_time must be from INITIAL TIME {t0:g} to the FINAL TIME {tf:g} "
+            f"of {compiled.path.name} (got {stop:g})"
+        )
+    return stop
+
+
+def _time_grid(
+    compiled: CompiledModel,
+    time_step: float | None,
+    saveper: float | None,
+    final_time: float | None = None,
+) -> _Grid:
+    """PySD's time stepping: ``t += dt`` while ``t + dt*1e-5 < tf``; save test too.
+
+    ``tf`` is ``final_time`` (model time, years; ``None``: the model's FINAL TIME): an earlier
+    one gives a prefix of the full run's grid (same float additions), ending at the first
+    step at or after it.
+    """
     dt = compiled.time_step if time_step is None else float(time_step)
     every = compiled.saveper if saveper is None else float(saveper)
     if not (math.isfinite(dt) and dt > 0 and math.isfinite(every) and every > 0):
         raise EngineError(f"time_step and saveper must be positive (got {dt}, {every})")
-    t0, tf = compiled.initial_time, compiled.final_time
+    t0, tf = compiled.initial_time, _stop_time(compiled, final_time)
     prec = dt * 1e-5
     times = [t0]
     t = t0
@@ -420,6 +454,7 @@ def simulate(
     outputs: Sequence[str] | None = None,
     time_step: float | None = None,
     saveper: float | None = None,
+    final_time: float | None = None,
 ) -> SimulationResult:
     """Run ``n_draws`` draws of a compiled model together (Euler, as PySD).
 
@@ -432,6 +467,10 @@ def simulate(
             shared by all draws or per draw (``values`` of shape ``(n_draws, len(times))``).
         outputs: variables to keep (default: every variable but lookups).
         time_step, saveper: override the model's TIME STEP and SAVEPER (model time).
+        final_time: stop the run there (model time, years; after INITIAL TIME, at most the
+            model's FINAL TIME; default: FINAL TIME). Only the time loop stops early (at the
+            first time step at or after it): FINAL TIME in the model's equations keeps the
+            model's value, so the result is exactly the first columns of the full run's.
 
     Returns:
         ``SimulationResult``: ``result[name]`` of shape ``(n_draws, n_save_times)`` in the
@@ -439,8 +478,9 @@ def simulate(
         for a draw does not depend on which other draws are run with it.
 
     Raises:
-        EngineError: unknown name (with a suggestion), bad shape or non-finite value, or a
-            draw whose run cannot be computed.
+        EngineError: unknown name (with a suggestion), bad shape or non-finite value, a
+            ``final_time`` outside (INITIAL TIME, FINAL TIME], or a draw whose run cannot be
+            computed.
     """
     if isinstance(n_draws, bool) or not isinstance(n_draws, int | np.integer) or n_draws < 1:
         raise EngineError(f"n_draws must be a positive integer (got {n_draws!r})")
@@ -455,7 +495,7 @@ def simulate(
         lookups = [o for o in names if compiled.kinds[o] == "lookup"]
         if lookups:
             raise EngineError(f"lookups have no value over time: {', '.join(lookups)}")
-    grid = _time_grid(compiled, time_step, saveper)
+    grid = _time_grid(compiled, time_step, saveper, final_time)
     keys = tuple(compiled._keys[name] for name in names)
     run = _runner(compiled, keys, frozenset(paths))
     n_save = len(grid.reported)

@@ -78,7 +78,7 @@ TEXT = {
             "达到 {goal}（同一组抽样，公共随机数）。"
         ),
         "importance": "重要性加权",
-        "tempering": "似然退火序贯蒙特卡洛",
+        "tempering": "逐年似然退火序贯蒙特卡洛",
         "provenance": "运行信息",
         "synthetic": "注意：部分观测数据为合成数据（SYNTHETIC），仅供演示，不是真实统计。",
         "band": "校准后 5–95% 区间",
@@ -142,7 +142,7 @@ TEXT = {
             "given the data to {goal} (same draws at every value: common random numbers)."
         ),
         "importance": "importance weighting",
-        "tempering": "likelihood-tempered sequential Monte Carlo",
+        "tempering": "sequential Monte Carlo through the observed years (likelihood tempering)",
         "provenance": "Provenance",
         "synthetic": "Note: some observations are SYNTHETIC (made up for a demonstration), "
         "not statistics.",

@@ -25,6 +25,7 @@ from sim.results import slug, variable
 from sim.scenario import Language
 
 MISFITS_FILE = "misfits.csv"
+PAIRS_FILE = "pairs.csv"
 POSTERIOR_FILE = "posterior.nc"
 PARAMETERS_FILE = "parameters.csv"
 TARGETS_FILE = "targets.csv"
@@ -173,6 +174,7 @@ def write_calibration_outputs(
     targets: pd.DataFrame,
     figures: Mapping[str, Figure],
     misfits: pd.DataFrame,
+    pairs: pd.DataFrame,
 ) -> list[Path]:
     """Write the outputs of a calibration into ``out_dir`` (staged: all or nothing).
 
@@ -183,12 +185,15 @@ def write_calibration_outputs(
         targets: prior and calibrated target probabilities (``targets.csv``).
         figures: PNG file name → figure.
         misfits: the observations not reproduced (``misfits.csv``; header only when none).
+        pairs: the pairs of constants the data inform together (``pairs.csv``,
+            ``sim.analysis.weighting.joint_identification``; header only when none).
     """
     with staged_output_dir(out_dir) as stage:
         posterior_file.to_netcdf(stage / POSTERIOR_FILE)
         parameters.to_csv(stage / PARAMETERS_FILE, index=False)
         targets.to_csv(stage / TARGETS_FILE, index=False)
         misfits.to_csv(stage / MISFITS_FILE, index=False)
+        pairs.to_csv(stage / PAIRS_FILE, index=False)
         for name, figure in figures.items():
             (stage / name).write_bytes(figure_png(figure))
         names = sorted(path.name for path in stage.iterdir())

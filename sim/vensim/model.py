@@ -19,6 +19,7 @@ import dataclasses
 import functools
 import hashlib
 import os
+import pickle
 import re
 import shutil
 import tempfile
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from sim.atomic import atomic_write_bytes
 from sim.errors import ModelError
 from sim.paths import REPO_ROOT
 
@@ -287,10 +289,30 @@ def abstract_model(path: str | os.PathLike[str] | None = None) -> Any:
     """PySD's format-neutral ``AbstractModel`` of a Vensim file (parsed, not translated).
 
     This is the hand-off PySD documents for building a model in another form (the ensemble
-    engine, ``sim.engine``, generates its simulator from it). Raises ``ModelError`` if the
+    engine, ``sim.engine``, generates its simulator from it). Parsing takes about a second, so
+    the result is cached, in memory and as a pickle in ``cache_root()/parsed`` keyed by the
+    file's sha256 and the PySD version; treat it as read-only. Raises ``ModelError`` if the
     file is missing or cannot be parsed.
     """
-    return _abstract_model(_resolve(path))
+    model_path = _resolve(path)
+    return _cached_abstract_model(str(model_path.resolve()), _sha256(model_path))
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_abstract_model(path: str, sha256: str) -> Any:
+    from importlib import metadata
+
+    model_path = Path(path)
+    key = f"{model_path.stem}-{sha256[:20]}-pysd{metadata.version('pysd')}.pickle"
+    cached = cache_root() / "parsed" / key
+    try:
+        return pickle.loads(cached.read_bytes())
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        pass  # not cached yet, or unreadable: parse again
+    abstract = _abstract_model(model_path)
+    with contextlib.suppress(OSError):  # a read-only cache only costs time
+        atomic_write_bytes(cached, pickle.dumps(abstract))
+    return abstract
 
 
 def model_sha256(path: str | os.PathLike[str] | None = None) -> str:
@@ -462,7 +484,7 @@ def _parse(path: str, sha256: str) -> _Parsed:
     del sha256  # part of the cache key only
     model_path = Path(path)
     sectors, declared = _sectors(model_path)
-    abstract = _abstract_model(model_path)
+    abstract = abstract_model(model_path)
     elements = list(abstract.sections[0].elements)
 
     names = {_key(element.name): element.name for element in elements}
@@ -564,5 +586,6 @@ def documentation_problems(docs: list[VariableDoc]) -> list[str]:
 
 
 def clear_cache() -> None:
-    """Forget parsed documentation held in memory (the on-disk translation cache stays)."""
+    """Forget parsed models held in memory (the on-disk caches stay)."""
     _parse.cache_clear()
+    _cached_abstract_model.cache_clear()

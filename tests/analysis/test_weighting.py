@@ -8,6 +8,8 @@ import pytest
 
 from sim.analysis.weighting import (
     hellinger_distance,
+    history_consistency,
+    joint_identification,
     kish_ess,
     log_likelihood,
     normalised_weights,
@@ -91,3 +93,50 @@ def test_contraction_is_one_minus_the_variance_ratio():
     weighted = parameter_table({"x": prior["pinned"]}, {"x": values}, np.array([1.0, 2.0, 1.0]))
     repeated = parameter_table({"x": prior["pinned"]}, {"x": np.array([0.3, 0.5, 0.5, 0.7])})
     assert weighted.loc[0, "contraction"] == pytest.approx(repeated.loc[0, "contraction"])
+
+
+def test_joint_identification_finds_a_ridge_and_only_it() -> None:
+    rng = np.random.default_rng(5)
+    prior = {name: rng.uniform(size=20_000) for name in ("x", "y", "z")}
+    # data fixing x + y (a ridge), saying nothing about z
+    kept = np.abs(prior["x"] + prior["y"] - 1.0) < 0.1
+    posterior = {name: values[kept] for name, values in prior.items()}
+    pairs = joint_identification(prior, posterior)
+    assert list(zip(pairs["parameter"], pairs["other"], strict=True)) == [("x", "y")]
+    assert pairs["posterior_spearman"].iloc[0] < -0.8
+    assert abs(pairs["prior_spearman"].iloc[0]) < 0.05
+    # nothing learnt: no pair
+    assert joint_identification(prior, prior).empty
+    assert list(joint_identification({"x": prior["x"]}, {"x": prior["x"]}).columns) == list(
+        pairs.columns
+    )
+
+
+def test_history_consistency_counts_draws_within_three_sd() -> None:
+    import xarray as xr
+
+    times = np.array([2015.0, 2020.0])
+    gdp = np.array([[100.0, 200.0], [100.0, 260.0], [100.0, np.nan], [140.0, 200.0]])
+    coal = np.ones((4, 2))
+    results = xr.Dataset(
+        {
+            "gdp": (("draw", "time"), gdp, {"long_name": "GDP"}),
+            "coal": (("draw", "time"), coal, {"long_name": "Coal", "exogenous": "driver"}),
+            "share": (("draw",), np.ones(4), {"long_name": "Share"}),
+        },
+        coords={"draw": np.arange(4), "time": times},
+    )
+    history = pd.DataFrame(
+        {
+            "variable": ["GDP", "GDP", "Coal", "GDP"],
+            "year": [2015, 2020, 2020, 2030],
+            "value": [100.0, 200.0, 50.0, 1.0],
+            "sd": [5.0, 10.0, 0.1, 1.0],
+        }
+    )
+    # sd with a 10 % discrepancy: 2015 sqrt(25 + 100) ≈ 11.2, 2020 sqrt(100 + 400) ≈ 22.4;
+    # the driver (Coal) and the year outside the run (2030) are left out
+    consistent, n = history_consistency(results, history, lambda name: 0.1)
+    assert (consistent, n) == (2, 4)  # 260 is 2.7 sd off, 140 is 3.6 sd; NaN fails
+    assert history_consistency(results, history, lambda name: 0.2) == (3, 4)
+    assert history_consistency(results, history.iloc[[2, 3]], lambda name: 0.1) == (4, 4)

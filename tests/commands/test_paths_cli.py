@@ -93,7 +93,7 @@ def test_assess(tmp_path: Path) -> None:
     )
     out = tmp_path / "out"
     result = _invoke("assess", SCENARIO, "--observed", new, "--lever", "RD Share=0.012:0.05",
-                     "--draws", 200, "--out", out)  # fmt: skip
+                     "--draws", 400, "--out", out)  # fmt: skip
     assert "'RD Intensity' derived as 'RD Expenditure' / 'GDP' for 2021, 2022" in result.stdout
     table = pd.read_csv(out / "assess.csv")
     rd = table[table["target"] == "rd_intensity_2025"].iloc[0]

@@ -164,3 +164,21 @@ def test_stock_flow_signs(tmp_path: Path) -> None:
     assert stock_flows(mdl) == {"S": [("a", -1), ("b", 1), ("c", -1), ("d", 1)]}
     kinds = {doc.name: doc.kind for doc in model_documentation(mdl)}
     assert kinds["a"] == kinds["d"] == "flow" and kinds["e"] == "constant"
+
+
+def test_the_parsed_model_is_cached_on_disk(tmp_path: Path, tiny_model: Path) -> None:
+    from sim.vensim.model import abstract_model, cache_root, clear_cache
+
+    copy = tmp_path / "parse_cache_probe.mdl"
+    copy.write_bytes(tiny_model.read_bytes())
+    first = abstract_model(copy)
+    pickles = list((cache_root() / "parsed").glob("parse_cache_probe-*.pickle"))
+    assert len(pickles) == 1
+    clear_cache()
+    again = abstract_model(copy)  # from the pickle
+    assert [e.name for e in again.sections[0].elements] == [
+        e.name for e in first.sections[0].elements
+    ]
+    pickles[0].write_bytes(b"broken")
+    clear_cache()
+    assert len(abstract_model(copy).sections[0].elements) == len(first.sections[0].elements)
