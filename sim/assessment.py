@@ -302,7 +302,7 @@ def lever_probabilities(
         compiled,
         uncertainty_draws=conditioned.draws,
         path_shocks=conditioned.shocks,
-        conditioned=True,
+        own_history=True,
     )
     fixed = inputs.fixed
     outputs = list(dict.fromkeys(target.variable for target in scenario.targets))
@@ -456,7 +456,8 @@ def economy_only_probabilities(
     scenario: Scenario, conditioned: Conditioned, prior: xr.Dataset, info: ModelInfo
 ) -> tuple[pd.DataFrame, float]:
     """Each target's probability given only the observations of the model's economy sector
-    (``ECONOMY_SECTOR``): the prior draws importance-weighted by those observations' likelihood
+    (``ECONOMY_SECTOR``): the prior draws (``prior``, from ``conditioned_ensembles``)
+    importance-weighted by those observations' likelihood
     (the same sd as the full conditioning). Set beside the prior and the all-data probability,
     it separates what the economy explains from what the innovation system did.
 

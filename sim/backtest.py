@@ -269,7 +269,8 @@ def prior_ensemble(
     model: str | Path | None = None,
 ) -> xr.Dataset:
     """The ensemble of the scenario's prior draws: those ``condition`` starts from (the
-    distributions, not a ``posterior`` the scenario names), each with its own paths."""
+    distributions, not a ``posterior`` the scenario names), each with its own paths and
+    history."""
     prior = normal_scores(scenario).prior_values(prior_uniforms(scenario, settings))
     return run_ensemble(
         scenario,
@@ -277,6 +278,7 @@ def prior_ensemble(
         seed=settings.seed,
         sampler=settings.sampler,
         uncertainty_draws=prior,
+        own_history=True,
         extra_outputs=list(outputs),
         model=model,
     )

@@ -17,9 +17,9 @@ spread in each direction, so directions the data leave alone are redrawn from th
 directions they pin down are explored locally (the idea of likelihood-informed subspaces, Cui
 et al. 2016). ``POPULATIONS`` independent populations run side by side and are pooled; the
 spread of their means gives the effective sample size of the pooled sample
-(``replicate_ess``). Conditioning runs and conditioned ensembles do not re-anchor the stocks to
-their observed values at the plan start: the particles carry their own history
-(``sim.ensemble.scenario_inputs``, ``conditioned``).
+(``replicate_ess``). Conditioning runs and the ensembles of a conditioning do not re-anchor the
+stocks to their observed values at the plan start: every draw carries its own history
+(``sim.ensemble.scenario_inputs``, ``own_history``).
 
 It refuses (``CalibrationError``) when the result cannot be trusted: every draw impossible or
 too few effective draws; with ``strict``, an observation that no prior draw comes within
@@ -293,7 +293,7 @@ def _likelihood(
             )
     outputs = tuple(dict.fromkeys(observations["variable"]))
     inputs = scenario_inputs(
-        scenario, settings, compiled, uncertainty_draws=prior, conditioned=True
+        scenario, settings, compiled, uncertainty_draws=prior, own_history=True
     )
     return Likelihood(compiled, inputs, observations, outputs)
 
@@ -1088,10 +1088,11 @@ def conditioned_ensembles(
     extra_outputs: list[str] | None = None,
     model: str | Path | None = None,
 ) -> tuple[xr.Dataset, xr.Dataset]:
-    """Ensembles (``sim.results`` layout) of the prior draws (as ``innosim run`` simulates
-    them) and of the posterior draws, which carry ``conditioned.weights``, their path shocks
-    and their own history (no re-anchoring, ``sim.ensemble.scenario_inputs``).
-    ``extra_outputs`` default to the observed variables."""
+    """Ensembles (``sim.results`` layout) of the prior draws and of the posterior draws, each
+    draw with its own history, as the conditioning simulates them (no re-anchoring,
+    ``sim.ensemble.scenario_inputs``); the posterior's draws carry ``conditioned.weights`` and
+    their path shocks (the same Dataset for importance weighting). ``extra_outputs`` default
+    to the observed variables."""
     extra = (
         list(dict.fromkeys(conditioned.observations["variable"]))
         if extra_outputs is None
@@ -1099,14 +1100,21 @@ def conditioned_ensembles(
     )
     seed = conditioned.settings.seed
     prior = run_ensemble(
-        scenario, seed=seed, uncertainty_draws=conditioned.prior, extra_outputs=extra, model=model
+        scenario,
+        seed=seed,
+        uncertainty_draws=conditioned.prior,
+        own_history=True,
+        extra_outputs=extra,
+        model=model,
     )
+    if conditioned.method == "importance":
+        return prior, prior
     posterior = run_ensemble(
         scenario,
         seed=seed,
         uncertainty_draws=conditioned.draws,
         path_shocks=conditioned.shocks,
-        conditioned=True,
+        own_history=True,
         extra_outputs=extra,
         model=model,
     )

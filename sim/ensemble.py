@@ -457,7 +457,7 @@ def scenario_inputs(
     *,
     uncertainty_draws: Mapping[str, np.ndarray] | None = None,
     path_shocks: Mapping[str, np.ndarray] | None = None,
-    conditioned: bool = False,
+    own_history: bool = False,
 ) -> EnsembleInputs:
     """The engine's inputs for draws of ``scenario`` with Monte Carlo ``settings``.
 
@@ -471,10 +471,10 @@ def scenario_inputs(
     has the run's draw ``i``'s paths, or, for a scenario run from its ``posterior``, the
     conditioned shocks of the posterior draw it resamples (``posterior_path_shocks``).
 
-    Draws conditioned on the history (``conditioned``: a calibration's particles, and the
-    draws of a scenario run from its ``posterior``) carry their own history forward: the
-    model's ``ANCHORING_SWITCH`` is 0 unless the scenario sets it as a lever (re-anchoring the
-    stocks to their observed values at the plan start is then the scenario's choice).
+    With ``own_history`` (a calibration's prior draws and particles), and for a scenario run
+    from its ``posterior``, every draw carries its own history forward: the model's
+    ``ANCHORING_SWITCH`` is 0 unless the scenario sets it as a lever (re-anchoring the stocks
+    to their observed values at the plan start is then the scenario's choice).
 
     Raises ``ValueError`` when ``uncertainty_draws`` lacks an uncertainty or their lengths
     differ, or ``path_shocks`` lacks a path or has the wrong shape.
@@ -516,7 +516,7 @@ def scenario_inputs(
         raise ValueError(f"{n} uncertainty draws for {settings.draws} paths: give path_shocks")
     fixed = lever_params(scenario.levers)
     from_posterior = uncertainty_draws is None and scenario.posterior is not None
-    if (conditioned or from_posterior) and ANCHORING_SWITCH in compiled.constants:
+    if (own_history or from_posterior) and ANCHORING_SWITCH in compiled.constants:
         fixed.setdefault(ANCHORING_SWITCH, 0.0)
     paths: dict[str, TimePath] = {}
     for name, series in exogenous.items():
@@ -581,7 +581,7 @@ def run_ensemble(
     *,
     uncertainty_draws: Mapping[str, np.ndarray] | None = None,
     path_shocks: Mapping[str, np.ndarray] | None = None,
-    conditioned: bool = False,
+    own_history: bool = False,
     extra_outputs: Sequence[str] = (),
 ) -> xr.Dataset:
     """Run a scenario's Monte Carlo ensemble.
@@ -596,8 +596,8 @@ def run_ensemble(
             (e.g. a weighted sample from ``sim.calibration``); ``draws`` is then their length.
         path_shocks: the paths' standard normal shocks, ``{path: (draws, years)}`` (e.g. a
             conditioned sample's, ``sim.calibration``); default: each draw's own.
-        conditioned: the draws are conditioned on the history: no re-anchoring unless the
-            scenario asks for it (``scenario_inputs``).
+        own_history: every draw carries its own history: no re-anchoring unless the scenario
+            asks for it (``scenario_inputs``).
         extra_outputs: variables to save besides ``scenario.saved_variables()``.
 
     Without ``uncertainty_draws`` the uncertainties are drawn by ``draw_uncertainties``: from
@@ -625,7 +625,7 @@ def run_ensemble(
         compiled,
         uncertainty_draws=uncertainty_draws,
         path_shocks=path_shocks,
-        conditioned=conditioned,
+        own_history=own_history,
     )
     drawn = inputs.drawn
     outputs = list(

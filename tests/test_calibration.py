@@ -189,7 +189,7 @@ def test_model_discrepancy_is_added_to_the_measurement_sd(scenario, tmp_path):
 
 
 def test_probability_moves_with_good_and_bad_news(scenario):
-    prior = run_ensemble(scenario, draws=800, seed=2)
+    prior = run_ensemble(scenario, draws=800, seed=2, own_history=True)  # as assess's prior
     carriers = prior[slug("Innovation Carriers")].sel(time=2022).to_numpy()
     news = {}
     for label, quantile in (("good", 0.9), ("bad", 0.1)):
@@ -335,14 +335,14 @@ def test_conditioned_draws_carry_their_own_history_unless_the_scenario_anchors(s
     compiled = compile_model()
     settings = monte_carlo_settings(scenario, 20, 1)
     assert ANCHORING_SWITCH not in scenario_inputs(scenario, settings, compiled).fixed
-    free = scenario_inputs(scenario, settings, compiled, conditioned=True)
+    free = scenario_inputs(scenario, settings, compiled, own_history=True)
     assert free.fixed[ANCHORING_SWITCH] == 0.0
     anchored = tmp_path / "anchored.yaml"
     anchored.write_text(
         f"extends: {FIXTURE}\nlevers:\n  {ANCHORING_SWITCH}: {{value: 1, source: test}}\n",
         encoding="utf-8",
     )
-    chosen = scenario_inputs(load_scenario(anchored), settings, compiled, conditioned=True)
+    chosen = scenario_inputs(load_scenario(anchored), settings, compiled, own_history=True)
     assert chosen.fixed[ANCHORING_SWITCH] == 1.0
 
 

@@ -588,7 +588,7 @@ def test_calibration_particles_carry_conditioned_path_shocks(scenario) -> None:
         compiled,
         uncertainty_draws=result.draws,
         path_shocks=result.shocks,
-        conditioned=True,
+        own_history=True,
     )
     _, values = simulate_inputs(compiled, conditioned, ["GDP"])
     np.testing.assert_array_equal(values["GDP"], posterior[slug("GDP")].values)
