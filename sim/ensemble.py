@@ -158,11 +158,16 @@ def draw_uncertainties(scenario: Scenario, settings: MonteCarlo) -> dict[str, np
             settings.sampler,
             scenario.correlations,
         )
+    posterior, index = _posterior_draws(scenario, settings)
+    return {name: posterior.draws[name][index] for name in sorted(scenario.uncertainties)}
+
+
+def _posterior_draws(scenario: Scenario, settings: MonteCarlo) -> tuple[Any, np.ndarray]:
+    """The scenario's posterior sample and the draws of it a run with ``settings`` takes."""
     from sim.posterior import read_posterior, resample_index
 
     posterior = read_posterior(scenario.posterior)
-    index = resample_index(posterior.size, settings.draws, settings.seed)
-    return {name: posterior.draws[name][index] for name in sorted(scenario.uncertainties)}
+    return posterior, resample_index(posterior.size, settings.draws, settings.seed)
 
 
 def posterior_path_shocks(
@@ -172,10 +177,7 @@ def posterior_path_shocks(
     conditioned shocks (``sim.posterior.PathShocks``) up to the last observed year, the run's
     own shocks after it. A path the posterior has no shocks for, or conditioned with another
     process, has the run's own shocks throughout."""
-    from sim.posterior import read_posterior, resample_index
-
-    posterior = read_posterior(scenario.posterior)
-    index = resample_index(posterior.size, settings.draws, settings.seed)
+    posterior, index = _posterior_draws(scenario, settings)
     out = {}
     for name, series in exogenous.items():
         if not series.per_draw:
