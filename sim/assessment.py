@@ -31,7 +31,8 @@ from sim.analysis.weighting import (
 )
 from sim.calibration import Conditioned, condition, conditioned_ensembles, target_comparison
 from sim.engine import TimePath, compile_model
-from sim.ensemble import scenario_inputs, simulate_draws
+from sim.engine.runner import run_draws
+from sim.ensemble import scenario_inputs
 from sim.errors import InnosimError
 from sim.modelinfo import ModelInfo, model_info, unknown_name
 from sim.results import at_year, variable
@@ -317,7 +318,7 @@ def lever_probabilities(
             params[lever.name] = lever_path(
                 scenario, lever.name, value, as_of, compiled.time_step, model
             )
-            times, values = simulate_draws(
+            times, values = run_draws(
                 compiled, conditioned.n_draws, params, draws, outputs, final_time=last_target
             )
             cache[value] = {}

@@ -56,6 +56,7 @@ from sim.analysis.weighting import (
 )
 from sim.atomic import atomic_write_bytes
 from sim.engine import CompiledModel, compile_model
+from sim.engine.runner import run_draws
 from sim.ensemble import (
     EnsembleInputs,
     central_exogenous,
@@ -65,7 +66,6 @@ from sim.ensemble import (
     package_versions,
     run_ensemble,
     scenario_inputs,
-    simulate_draws,
     simulate_inputs,
 )
 from sim.errors import InnosimError
@@ -1059,7 +1059,7 @@ def synthetic_observations(
     compiled = compile_model(model)
     fixed = lever_params(scenario.levers) | central_exogenous(scenario, compiled)
     drawn = {name: np.array([float(value)]) for name, value in parameters.items()}
-    times, values = simulate_draws(compiled, 1, fixed, drawn, list(dict.fromkeys(variables)))
+    times, values = run_draws(compiled, 1, fixed, drawn, list(dict.fromkeys(variables)))
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(SAMPLE_STREAM, 1)))
     rows = []
     for name in variables:

@@ -13,9 +13,12 @@ from sim.commands.common import (
     Lang,
     ModelOption,
     SeedOption,
+    claimed_out,
+    exit_on_error,
     fail,
     monte_carlo_or_exit,
     note,
+    output_dir,
 )
 from sim.errors import InnosimError
 from sim.paths import DEFAULT_SCENARIO_PATH
@@ -31,7 +34,13 @@ app = typer.Typer(
 def simulate(
     lang: Annotated[Lang, typer.Option("--lang", help="Language of labels.")] = Lang.zh,
     out: Annotated[
-        Path, typer.Option("--out", help="Directory for simulate.png and simulate.csv.")
+        Path,
+        typer.Option(
+            "--out",
+            help="Directory for simulate.png and simulate.csv.",
+            parser=output_dir,
+            metavar="DIR",
+        ),
     ] = Path("out/simulate"),
     scenario: Annotated[
         Path, typer.Option("--scenario", help="Scenario file with the targets.")
@@ -46,21 +55,22 @@ def simulate(
     from sim.report.console import format_table
     from sim.scenario import load_scenario
 
-    try:
-        resolved = load_scenario(scenario, model=model)
-        targets = resolved.targets
-        exogenous = (
-            central_exogenous(resolved, compile_model(model)) if resolved.exogenous() else {}
-        )
-        results = sm.run_default(targets, model=model, exogenous=exogenous)
-    except InnosimError as exc:
-        raise fail(exc) from None
-    language = lang.value
-    table = sm.indicator_table(results, targets, language)
+    with claimed_out(out):
+        try:
+            resolved = load_scenario(scenario, model=model)
+            targets = resolved.targets
+            exogenous = (
+                central_exogenous(resolved, compile_model(model)) if resolved.exogenous() else {}
+            )
+            results = sm.run_default(targets, model=model, exogenous=exogenous)
+            language = lang.value
+            table = sm.indicator_table(results, targets, language)
+            title = sm.TEXT[language]["title"].format(scenario=scenario.stem)
+            figure = sm.plot_targets(results, targets, language, title)
+            written = sm.write_outputs(results, figure, out)
+        except InnosimError as exc:
+            raise fail(exc) from None
     typer.echo(format_table(table))
-    title = sm.TEXT[language]["title"].format(scenario=scenario.stem)
-    figure = sm.plot_targets(results, targets, language, title)
-    written = sm.write_outputs(results, figure, out)
     typer.echo("")
     for path in written:
         typer.echo(f"wrote {path}")
@@ -176,7 +186,10 @@ def run(
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out", help="Output directory (default: out/<scenario name>).", file_okay=False
+            "--out",
+            help="Output directory (default: out/<scenario name>).",
+            parser=output_dir,
+            metavar="DIR",
         ),
     ] = None,
     lang: Annotated[Lang, typer.Option("--lang", help="Language of labels.")] = Lang.zh,
@@ -193,7 +206,8 @@ def run(
     from sim.track_record import history_consistency_text, scenario_track_record
 
     language = lang.value
-    try:
+    target_dir = out if out is not None else Path("out") / scenario.stem
+    with claimed_out(target_dir), exit_on_error():
         loaded = load_scenario(scenario, model=model)
         settings = monte_carlo_or_exit(loaded, draws, seed)
         history = load_observed(loaded.history, model=model, note=note) if loaded.history else None
@@ -223,15 +237,13 @@ def run(
         table, written = write_run_outputs(
             results,
             loaded.targets,
-            out if out is not None else Path("out") / scenario.stem,
+            target_dir,
             language,
             title,
             description,
             history,
             record_text,
         )
-    except InnosimError as exc:
-        raise fail(exc) from None
     typer.echo(title)
     typer.echo(format_table(console_table(table, loaded.targets, language)))
     typer.echo(record_text)
@@ -258,9 +270,12 @@ def schema(
     text = json.dumps(scenario_schema(), ensure_ascii=False, indent=2) + "\n"
     if out is None:
         typer.echo(text, nl=False)
-    else:
+        return
+    try:
         atomic_write_text(out, text)
-        typer.echo(f"wrote {out}")
+    except OSError as exc:
+        raise fail(InnosimError(f"--out {out}: cannot write: {exc.strerror or exc}")) from None
+    typer.echo(f"wrote {out}")
 
 
 def _register_commands() -> None:

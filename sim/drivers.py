@@ -22,7 +22,7 @@ Drivers are imposed data, the same in every run.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,22 +32,23 @@ import pandas as pd
 
 from sim.analysis import sensitivity as sa
 from sim.analysis.targets import met
-from sim.engine import CompiledModel, TimePath, compile_model, simulate
-from sim.ensemble import (
+from sim.engine import CompiledModel, TimePath, compile_model
+from sim.engine.runner import (
     DEFAULT_CHUNK_SIZE,
-    ExogenousSeries,
+    SERIAL,
+    Executor,
     PerDraw,
-    draw_rows,
-    monte_carlo_settings,
-    scenario_inputs,
+    Progress,
+    run_draws,
+    task_map,
 )
+from sim.ensemble import ExogenousSeries, monte_carlo_settings, scenario_inputs
 from sim.scenario import Correlation, Scenario, Target
 from sim.vensim import model_documentation
 
 if TYPE_CHECKING:
     from sim.analysis.discovery import DiscoveryResult
 
-Progress = Callable[[int], None]
 
 #: Default base samples of each method: Sobol' N (runs N × (k + 2)), Morris trajectories
 #: (runs N × (k + 1)). Chosen so that the baseline (63 uncertainties, 13 targets) runs in well
@@ -63,8 +64,10 @@ def target_values(
     n_runs: int,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: Progress | None = None,
+    executor: Executor = SERIAL,
 ) -> dict[str, np.ndarray]:
-    """Simulate ``n_runs`` runs in chunks and keep each target's variable in its year.
+    """Simulate ``n_runs`` runs in chunks (``sim.engine.runner.run_draws`` on ``executor``)
+    and keep each target's variable in its year.
 
     ``fixed`` parameters hold for every run, ``drawn`` ones are arrays of length ``n_runs``
     or per-draw ``TimePath``s of ``n_runs`` rows.
@@ -81,18 +84,28 @@ def target_values(
                 f"({times[0]:g}-{times[-1]:g})"
             )
         columns[target.name] = int(index[0])
-    outputs = list(dict.fromkeys(target.variable for target in targets))
-    values = {target.name: np.empty(n_runs) for target in targets}
-    for start in range(0, n_runs, chunk_size):
-        stop = min(start + chunk_size, n_runs)
-        params = dict(fixed) | {
-            name: draw_rows(column, start, stop) for name, column in drawn.items()
-        }
-        result = simulate(compiled, stop - start, params, outputs)
-        for target in targets:
-            values[target.name][start:stop] = result[target.variable][:, columns[target.name]]
-        if progress is not None:
-            progress(stop - start)
+    keep: dict[str, list[int]] = {}
+    for target in targets:
+        kept = keep.setdefault(target.variable, [])
+        if columns[target.name] not in kept:
+            kept.append(columns[target.name])
+    _, kept_values = run_draws(
+        compiled,
+        n_runs,
+        fixed,
+        drawn,
+        list(keep),
+        chunk_size=chunk_size,
+        executor=executor,
+        progress=progress,
+        columns=keep,
+    )
+    values = {
+        target.name: kept_values[target.variable][
+            :, keep[target.variable].index(columns[target.name])
+        ]
+        for target in targets
+    }
     return values
 
 
@@ -142,8 +155,10 @@ def run_sensitivity(
     model: str | Path | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: Progress | None = None,
+    executor: Executor = SERIAL,
 ) -> SensitivityRun:
-    """Global sensitivity of every target of ``scenario`` to its uncertainties and paths.
+    """Global sensitivity of every target of ``scenario`` to its uncertainties and paths
+    (the runs and SALib's estimators on ``executor``; the table does not depend on it).
 
     The uncertainties are sampled independently (SALib design mapped through each one's
     ``ppf``; correlations ignored), each path is one input picking one of ``samples``
@@ -185,8 +200,12 @@ def run_sensitivity(
         len(unit),
         chunk_size,
         progress,
+        executor,
     )
-    table = sa.sensitivity_table(unit, values, scenario.targets, method, names, seed % 2**32)
+    with task_map(executor) as mapper:
+        table = sa.sensitivity_table(
+            unit, values, scenario.targets, method, names, seed % 2**32, mapper=mapper
+        )
     reached = {t.name: float(met(t, values[t.name]).mean()) for t in scenario.targets}
     return SensitivityRun(
         table=table,

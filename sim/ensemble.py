@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import platform
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import metadata
@@ -34,7 +34,17 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from sim.engine import CompiledModel, TimePath, compile_model, simulate
+from sim.analysis.targets import check_finite
+from sim.engine import CompiledModel, TimePath, compile_model
+from sim.engine.runner import (
+    DEFAULT_CHUNK_SIZE,
+    SERIAL,
+    Executor,
+    PerDraw,
+    Progress,
+    draw_take,
+    run_draws,
+)
 from sim.results import OUTCOME, UNCERTAINTY, slug
 from sim.sampling import draw_path, path_shocks, sample
 from sim.scenario import (
@@ -47,8 +57,6 @@ from sim.scenario import (
 )
 from sim.vensim import model_documentation
 
-#: Draws simulated together; bounds memory (results are independent of it).
-DEFAULT_CHUNK_SIZE = 10_000
 #: Model time after the end of year ``y - 1`` where year ``y``'s value starts (below any
 #: time step the model uses), see the module doc.
 STEP_OFFSET = 1e-6
@@ -56,9 +64,6 @@ STEP_OFFSET = 1e-6
 #: The model constant that re-anchors the observed stocks to their values at the plan start
 #: (1, the model's default) or lets every draw carry its own history forward (0).
 ANCHORING_SWITCH = "History Anchoring Switch"
-
-Progress = Callable[[int], None]
-PerDraw = np.ndarray | TimePath
 
 
 def monte_carlo_settings(
@@ -85,57 +90,6 @@ def lever_params(levers: Mapping[str, Lever]) -> dict[str, float | TimePath]:
             years, values = lever.points()
             params[name] = TimePath(years.tolist(), values.tolist())
     return params
-
-
-# --- per-draw parameters --------------------------------------------------------------------
-
-
-def draw_rows(value: PerDraw, start: int, stop: int) -> PerDraw:
-    """Draws ``start`` to ``stop - 1`` of a per-draw parameter: an array of one value per draw
-    or a per-draw ``TimePath`` (``TimePath.rows``; a shared one as it is)."""
-    return value.rows(start, stop) if isinstance(value, TimePath) else value[start:stop]
-
-
-def draw_take(value: PerDraw, index: np.ndarray) -> PerDraw:
-    """The draws at ``index`` (integers, in that order) of a per-draw parameter."""
-    index = np.asarray(index, dtype=np.intp)
-    return value.take(index) if isinstance(value, TimePath) else np.asarray(value)[index]
-
-
-def simulate_draws(
-    compiled: CompiledModel,
-    n_draws: int,
-    fixed: Mapping[str, float | TimePath],
-    drawn: Mapping[str, PerDraw],
-    outputs: list[str],
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    progress: Progress | None = None,
-    *,
-    final_time: float | None = None,
-) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Simulate ``n_draws`` draws in chunks: ``fixed`` parameters for all, ``drawn`` ones per
-    draw (arrays of length ``n_draws``, or per-draw ``TimePath``s of ``n_draws`` rows).
-    ``final_time`` (model time, years; default: FINAL TIME) stops the runs early, as in
-    ``simulate``.
-
-    Returns the save times and ``{output: array (n_draws, n_times)}``; the values do not
-    depend on ``chunk_size``.
-    """
-    if chunk_size < 1:
-        raise ValueError("chunk_size must be a positive number of draws")
-    times = compiled.times(final_time=final_time)
-    values = {name: np.empty((n_draws, times.size)) for name in outputs}
-    for start in range(0, n_draws, chunk_size):
-        stop = min(start + chunk_size, n_draws)
-        params = dict(fixed) | {
-            name: draw_rows(column, start, stop) for name, column in drawn.items()
-        }
-        result = simulate(compiled, stop - start, params, outputs, final_time=final_time)
-        for name in outputs:
-            values[name][start:stop] = result[name]
-        if progress is not None:
-            progress(stop - start)
-    return times, values
 
 
 def _describe(distribution) -> str:
@@ -537,17 +491,20 @@ def simulate_inputs(
     progress: Progress | None = None,
     *,
     final_time: float | None = None,
+    executor: Executor = SERIAL,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """``simulate_draws`` of every draw of ``inputs`` (up to ``final_time``, model time in
-    years; default: FINAL TIME)."""
-    return simulate_draws(
+    """Every draw of ``inputs`` (``sim.engine.runner.run_draws``), up to ``final_time``
+    (model time, years; default: FINAL TIME): the save times and ``{output: (draws,
+    times)}``."""
+    return run_draws(
         compiled,
         inputs.n_draws,
         inputs.fixed,
         inputs.per_draw,
         outputs,
-        chunk_size,
-        progress,
+        chunk_size=chunk_size,
+        executor=executor,
+        progress=progress,
         final_time=final_time,
     )
 
@@ -585,6 +542,7 @@ def run_ensemble(
     path_shocks: Mapping[str, np.ndarray] | None = None,
     own_history: bool = False,
     extra_outputs: Sequence[str] = (),
+    executor: Executor = SERIAL,
 ) -> xr.Dataset:
     """Run a scenario's Monte Carlo ensemble.
 
@@ -601,6 +559,7 @@ def run_ensemble(
         own_history: every draw carries its own history: no re-anchoring unless the scenario
             asks for it (``scenario_inputs``).
         extra_outputs: variables to save besides ``scenario.saved_variables()``.
+        executor: where the chunks run (``sim.engine.runner.Executor``; results are the same).
 
     Without ``uncertainty_draws`` the uncertainties are drawn by ``draw_uncertainties``: from
     their distributions, or by resampling the scenario's ``posterior``. The inputs are
@@ -633,7 +592,12 @@ def run_ensemble(
     outputs = list(
         dict.fromkeys([*scenario.saved_variables(), *extra_outputs, *scenario.exogenous()])
     )
-    times, values = simulate_inputs(compiled, inputs, outputs, chunk_size, progress)
+    times, values = simulate_inputs(
+        compiled, inputs, outputs, chunk_size, progress, executor=executor
+    )
+    levers = {name: inputs.fixed[name] for name in scenario.levers if name in inputs.fixed}
+    targets = [t.variable for t in scenario.targets]
+    check_finite(values, times, levers, drawn, targets, defaults=compiled.constants)
 
     docs = {doc.name: doc for doc in model_documentation(compiled.path)}
     coords = {"draw": np.arange(settings.draws), "time": times}

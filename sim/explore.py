@@ -37,7 +37,7 @@ Decisions (documented here and in the commands' help):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,9 +59,16 @@ from sim.analysis.explore import (
 )
 from sim.analysis.lever_effects import lever_effects
 from sim.analysis.targets import met
-from sim.engine import CompiledModel, SimulationResult, compile_model, simulate
-from sim.ensemble import (
+from sim.engine import CompiledModel, compile_model
+from sim.engine.runner import (
     DEFAULT_CHUNK_SIZE,
+    SERIAL,
+    Executor,
+    PerDraw,
+    draw_take,
+    run_draws,
+)
+from sim.ensemble import (
     EnsembleInputs,
     monte_carlo_settings,
     run_ensemble,
@@ -337,6 +344,7 @@ class Explorer:
         model: the ``.mdl`` file (default: the project's model).
         chunk_size: (setting, draw) pairs simulated together (memory bound only).
         targets: targets to evaluate (default: the scenario's).
+        executor: where the chunks run (``sim.engine.runner.Executor``; default: here).
     """
 
     def __init__(
@@ -349,8 +357,10 @@ class Explorer:
         model: str | Path | None = None,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         targets: Sequence[Target] | None = None,
+        executor: Executor = SERIAL,
     ) -> None:
         self.scenario = scenario
+        self.executor = executor
         self.settings: MonteCarlo = monte_carlo_settings(scenario, draws, seed, sampler)
         self.compiled = compile_model(model)
         self.targets = list(targets if targets is not None else scenario.targets)
@@ -365,24 +375,36 @@ class Explorer:
         """Number of draws per setting."""
         return self.settings.draws
 
-    def _runs(
-        self, settings: Mapping[str, np.ndarray], variables: Sequence[str]
-    ) -> Iterator[tuple[np.ndarray, np.ndarray, SimulationResult]]:
-        """Simulate every (setting, draw) pair in chunks: ``(setting, draw, result)`` per chunk,
-        ``setting`` and ``draw`` the indices of the result's rows."""
+    def _run(
+        self, settings: Mapping[str, np.ndarray], columns: Mapping[str, Sequence[int]]
+    ) -> tuple[int, dict[str, np.ndarray]]:
+        """Simulate every (setting, draw) pair (``sim.engine.runner.run_draws``; row ``k`` is
+        setting ``k // draws``, draw ``k % draws``) and keep ``columns`` of each variable.
+        Returns the number of settings and ``{variable: array (settings × draws, columns)}``."""
         arrays = {name: np.atleast_1d(np.asarray(v, dtype=float)) for name, v in settings.items()}
         sizes = {a.size for a in arrays.values()} or {1}
         if len(sizes) != 1:
             raise ValueError(f"every setting array must have the same length; got {sizes}")
         n_settings, n = sizes.pop(), self.draws
-        total = n_settings * n
-        for start in range(0, total, self.chunk_size):
-            stop = min(start + self.chunk_size, total)
-            rows = np.arange(start, stop)
-            setting, draw = rows // n, rows % n
-            params = self.inputs.params(draw)
-            params.update({name: a[setting] for name, a in arrays.items()})
-            yield setting, draw, simulate(self.compiled, stop - start, params, list(variables))
+        fixed = {name: v for name, v in self.inputs.fixed.items() if name not in arrays}
+
+        def rows(start: int, stop: int) -> dict[str, PerDraw]:
+            row = np.arange(start, stop)
+            setting, draw = row // n, row % n
+            params = {name: draw_take(v, draw) for name, v in self.inputs.per_draw.items()}
+            return params | {name: a[setting] for name, a in arrays.items()}
+
+        _, values = run_draws(
+            self.compiled,
+            n_settings * n,
+            fixed,
+            rows,
+            list(columns),
+            chunk_size=self.chunk_size,
+            executor=self.executor,
+            columns=columns,
+        )
+        return n_settings, values
 
     @staticmethod
     def _n_settings(settings: Mapping[str, np.ndarray]) -> int:
@@ -398,14 +420,18 @@ class Explorer:
         Returns:
             ``{target name: array (n_settings, draws)}`` in model units.
         """
-        n_settings = self._n_settings(settings)
-        out = {t.name: np.empty((n_settings, self.draws)) for t in self.targets}
-        for setting, draw, result in self._runs(settings, self.variables):
-            for target in self.targets:
-                out[target.name][setting, draw] = result[target.variable][
-                    :, self._columns[target.name]
-                ]
-        return out
+        columns: dict[str, list[int]] = {}
+        for target in self.targets:
+            kept = columns.setdefault(target.variable, [])
+            if self._columns[target.name] not in kept:
+                kept.append(self._columns[target.name])
+        n_settings, values = self._run(settings, columns)
+        return {
+            t.name: values[t.variable][:, columns[t.variable].index(self._columns[t.name])].reshape(
+                n_settings, self.draws
+            )
+            for t in self.targets
+        }
 
     def series(
         self, settings: Mapping[str, np.ndarray], variables: Sequence[str], years: Sequence[float]
@@ -423,12 +449,11 @@ class Explorer:
         """
         times = self.compiled.times()
         columns = [_year_index(times, year) for year in years]
-        n_settings = self._n_settings(settings)
-        out = {v: np.empty((n_settings, self.draws, len(columns))) for v in variables}
-        for setting, draw, result in self._runs(settings, variables):
-            for variable in variables:
-                out[variable][setting, draw] = result[variable][:, columns]
-        return out
+        n_settings, values = self._run(settings, dict.fromkeys(variables, columns))
+        return {
+            v: values[v].reshape(n_settings, self.draws, len(columns))
+            for v in dict.fromkeys(variables)
+        }
 
     def hits(self, settings: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Which draws meet each target at every setting, plus ``"all"`` (every target in the

@@ -13,6 +13,7 @@ and blank lines are comments. One row per observation:
 * ``source``: the public source of the value.
 
 A (variable, year) pair may appear once. Quoted fields may contain commas, not line breaks.
+A file needs at least one data row (one at or after INITIAL TIME where early rows are skipped).
 """
 
 from __future__ import annotations
@@ -139,6 +140,13 @@ def _load(
             f"{', '.join(COLUMNS)}",
             line=header_line,
         )
+    if len(rows) == 1:
+        raise ObservedDataError(
+            path,
+            f"no data rows: the file has a header only; expected one row per observation "
+            f"with the columns {', '.join(COLUMNS)} after the header",
+            line=header_line,
+        )
     records = []
     lines: list[int] = []
     skipped: list[int] = []
@@ -192,6 +200,15 @@ def _load(
             continue
         records.append(row.model_dump())
         lines.append(number)
+    if not records:
+        raise ObservedDataError(
+            path,
+            f"no data rows the model can be compared with: every row is before the model's "
+            f"INITIAL TIME {info.initial_time:g} (lines {_ranges(skipped)}); expected "
+            f"observations of the years {info.initial_time:g}-{info.final_time:g}",
+            field="year",
+            line=skipped[0],
+        )
     if skipped and note is not None:
         note(
             f"{path.name}: {len(skipped)} row(s) before the model's INITIAL TIME "

@@ -25,6 +25,7 @@ with each resampled draw's conditioned path shocks (``PathShocks``).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -103,6 +104,11 @@ def read_posterior(path: str | Path) -> PosteriorSample:
     except FileNotFoundError:
         raise PosteriorError(path, "file not found; expected a posterior.nc") from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise PosteriorError(
+                path,
+                "symbolic link loop (the links lead back to themselves); expected a posterior.nc",
+            ) from None
         raise PosteriorError(path, f"cannot be read: {exc.strerror or exc}") from None
     try:
         with xr.open_dataset(path) as dataset:
@@ -111,6 +117,9 @@ def read_posterior(path: str | Path) -> PosteriorSample:
         raise PosteriorError(
             path, f"not a NetCDF file written by `innosim calibrate` ({exc})"
         ) from None
+    problem = _not_a_posterior(path, dataset)
+    if problem is not None:
+        raise PosteriorError(path, problem)
     names = names_with_role(dataset, UNCERTAINTY)
     if not names or "draw" not in dataset.dims:
         raise PosteriorError(
@@ -149,6 +158,28 @@ def read_posterior(path: str | Path) -> PosteriorSample:
         attrs=dict(dataset.attrs),
         shocks=shocks,
     )
+
+
+def _not_a_posterior(path: Path, dataset: xr.Dataset) -> str | None:
+    """Why ``dataset`` is not a conditioned ensemble of ``innosim calibrate``, or ``None``.
+
+    Only ``sim.calibration.posterior_dataset`` (title "conditioned ensemble (innosim
+    calibrate)") writes the prior draws on dimension ``prior_draw`` with their ``prior_weight``;
+    the ensemble of a run (``innosim run``'s ``ensemble.nc``) also has uncertainties on
+    ``draw``, but neither of these.
+    """
+    if "prior_draw" in dataset.dims and "prior_weight" in dataset.data_vars:
+        return None
+    expected = (
+        "expected a conditioned ensemble written by `innosim calibrate` (posterior.nc, "
+        "with the prior draws on 'prior_draw' and their 'prior_weight')"
+    )
+    if "time" in dataset.dims and names_with_role(dataset, UNCERTAINTY):
+        return (
+            f"{path.name} is the ensemble of a run (`innosim run` writes ensemble.nc), not a "
+            f"posterior; {expected}"
+        )
+    return f"{path.name} is not a posterior; {expected}"
 
 
 def posterior_mismatch(

@@ -4,7 +4,11 @@ A scenario file is a YAML mapping validated by the pydantic model ``ScenarioFile
 ``extends:`` another one, and ``load_scenario`` returns the resolved ``Scenario`` (parents
 merged, every name checked against the model). Every model forbids unknown keys, so a misspelt
 key is an error, not a silent default. Errors are ``ScenarioError``s naming the file, the line,
-the field path (``uncertainties.Fund Leverage Ratio.max``) and what was expected.
+the field path (``uncertainties.Fund Leverage Ratio.max``) and what was expected. Files are
+read by ``read_yaml`` in time linear in their text: standard YAML tags only (no
+``!!python/...``), aliases counted expanded and bounded (``YAML_MAX_NODES``), dates as text;
+a path a file names (``extends``, ``history``, ``posterior``, ``drivers``) may not be a
+symbolic link loop.
 
 Sections (all optional in one file; the resolved scenario needs at least one target):
 
@@ -52,6 +56,7 @@ constant that is neither a lever nor an uncertainty.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import math
@@ -74,7 +79,7 @@ from pydantic import (
 )
 from scipy import stats
 
-from sim.errors import ScenarioError
+from sim.errors import InnosimError, ScenarioError
 from sim.modelinfo import ModelInfo, did_you_mean, model_info, unknown_name
 
 if TYPE_CHECKING:
@@ -762,6 +767,10 @@ class Scenario(StrictModel):
 # --- reading files ------------------------------------------------------------------------
 
 
+#: What a path whose symbolic links lead back to themselves is called in messages.
+SYMLINK_LOOP = "symbolic link loop (the links lead back to themselves)"
+
+
 def read_input_text(
     path: Path,
     expected: str = "a YAML scenario file",
@@ -778,39 +787,276 @@ def read_input_text(
     except UnicodeDecodeError as exc:
         raise error(path, f"not UTF-8 text ({exc.reason})") from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise error(path, f"{SYMLINK_LOOP}; expected {expected}") from None
         raise error(path, f"cannot be read: {exc.strerror or exc}") from None
 
 
-def _compose(path: Path, text: str) -> yaml.Node | None:
-    """The YAML node tree of ``text`` (keeps line numbers); syntax errors -> ScenarioError."""
+def resolved_path(path: Path) -> Path | None:
+    """``path`` made absolute with its symbolic links resolved; ``None`` if they form a loop.
+
+    A path that does not exist (or cannot be examined) is returned resolved as far as it can
+    be: whoever opens it reports that.
+    """
     try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
+        resolved = path.resolve()
+    except RuntimeError:  # Python < 3.13: "Symlink loop from ..."
+        return None
+    except OSError as exc:
+        return None if exc.errno == errno.ELOOP else path.absolute()
+    try:
+        resolved.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # Python >= 3.13 leaves a loop unresolved
+            return None
+    return resolved
+
+
+# --- reading YAML with positions, in bounded time ------------------------------------------
+
+#: Most nodes (mappings, lists, keys and values) a YAML file may expand to, each alias counted
+#: at the size of what it repeats: bounds the time of every later walk (a "billion laughs"
+#: file of nested aliases is refused while it is read). The baseline has about 1,900.
+YAML_MAX_NODES = 100_000
+#: Deepest nesting of mappings and lists (aliases counted expanded); the schema needs 6.
+YAML_MAX_DEPTH = 50
+
+_CORE = "tag:yaml.org,2002:"
+#: Tags a file may write explicitly (``!!str 2025``); any other (``!!python/object``, ``!foo``,
+#: ``!!binary``, ``!!set`` …) is refused. ``!`` (non-specific) is plain text.
+_ALLOWED_TAGS = {_CORE + name for name in ("str", "int", "float", "bool", "null", "seq", "map")}
+#: Implicit types each allowed scalar tag accepts (``!!float 2`` is a number, ``!!int abc`` is
+#: not), and what it expects.
+_TAG_ACCEPTS = {
+    _CORE + "int": ({_CORE + "int"}, "a whole number"),
+    _CORE + "float": ({_CORE + "int", _CORE + "float"}, "a number"),
+    _CORE + "bool": ({_CORE + "bool"}, "true or false"),
+    _CORE + "null": ({_CORE + "null"}, "null, ~ or nothing"),
+}
+
+
+def _is_number(text: str) -> bool:
+    """Whether ``!!float`` can read ``text`` where YAML 1.1 has no implicit float (``1e3``)."""
+    try:
+        float(text.replace("_", ""))
+    except ValueError:
+        return False
+    return True
+
+
+def _tag_text(tag: str) -> str:
+    return "!!" + tag.removeprefix(_CORE) if tag.startswith(_CORE) else tag
+
+
+class _Refused(Exception):
+    """A YAML construct ``_BoundedLoader`` does not read: message, 1-based line, field."""
+
+    def __init__(self, message: str, line: int, field: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.field = field
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, checked while it composes the node tree: only standard tags;
+    no recursive alias; at most ``YAML_MAX_NODES`` nodes and ``YAML_MAX_DEPTH`` levels once
+    aliases are expanded (computed once per anchor, so the check is linear in the text).
+    Dates and ``=`` stay text (the schema has no dates; PyYAML cannot construct ``=``)."""
+
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, Any]]]] = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag in _ALLOWED_TAGS]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    } | {"<": yaml.SafeLoader.yaml_implicit_resolvers.get("<", [])}
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._nodes = 0
+        self._trail: list[str | None] = []  # field path of the collections being composed
+        self._open: list[str] = []  # anchors of the collections being composed
+        self._extent: dict[int, tuple[int, int]] = {}  # id(node) -> (expanded size, height)
+
+    def _refuse(self, message: str, event: yaml.Event, part: str | None) -> _Refused:
+        parts = [name for name in (*self._trail, part) if name is not None]
+        if len(parts) > 8:  # a field nested too deeply: its start says where
+            parts = [*parts[:8], "…"]
+        return _Refused(message, event.start_mark.line + 1, ".".join(parts))
+
+    def _measure(self, node: yaml.Node) -> tuple[int, int]:
+        """Expanded size and height of a composed node (memoised: aliases share nodes)."""
+        known = self._extent.get(id(node))
+        if known is not None:
+            return known
+        if isinstance(node, yaml.MappingNode):
+            children = [child for pair in node.value for child in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        else:
+            children = []
+        size, height = 1, 0
+        for child in children:
+            child_size, child_height = self._measure(child)
+            size += child_size
+            height = max(height, child_height + 1)
+        self._extent[id(node)] = (size, height)
+        return size, height
+
+    def _count(self, size: int, event: yaml.Event, part: str | None, what: str) -> None:
+        self._nodes += size
+        if self._nodes > YAML_MAX_NODES:
+            raise self._refuse(
+                f"{what} makes the file more than {YAML_MAX_NODES:,} YAML nodes with its "
+                "aliases expanded (nested aliases repeat their anchors exponentially: a "
+                f"'billion laughs' file?); expected at most {YAML_MAX_NODES:,} (the baseline "
+                "has about 1,900)",
+                event,
+                part,
+            )
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        # the field part of this node: a mapping value's key, a list item's index
+        if isinstance(index, yaml.ScalarNode):
+            part: str | None = str(index.value)
+        elif isinstance(index, int) and not isinstance(index, bool):
+            part = str(index)
+        else:
+            part = None  # the root, or a mapping key
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor in self._open:
+                raise self._refuse(
+                    f"alias '*{event.anchor}' repeats a mapping or list that contains it (a "
+                    "recursive alias); expected an alias to an anchor defined before, outside it",
+                    event,
+                    part,
+                )
+            target = self.anchors.get(event.anchor)
+            if target is not None:
+                size, height = self._measure(target)
+                if len(self._trail) + height > YAML_MAX_DEPTH:
+                    raise self._refuse(
+                        f"alias '*{event.anchor}' nests the file more than {YAML_MAX_DEPTH} "
+                        "levels deep once expanded; expected a scenario written out",
+                        event,
+                        part,
+                    )
+                self._count(size, event, part, f"alias '*{event.anchor}'")
+            return super().compose_node(parent, index)
+        tag = getattr(event, "tag", None)
+        if tag is not None and tag != "!":
+            if tag not in _ALLOWED_TAGS:
+                raise self._refuse(
+                    f"YAML tag '{_tag_text(tag)}' not allowed; expected plain YAML values "
+                    "(mappings, lists, text, numbers, true/false, null) without tags other "
+                    "than !!str, !!int, !!float, !!bool, !!null, !!seq and !!map",
+                    event,
+                    part,
+                )
+            if tag in _TAG_ACCEPTS and isinstance(event, yaml.ScalarEvent):
+                accepts, expected = _TAG_ACCEPTS[tag]
+                implicit = self.resolve(yaml.ScalarNode, event.value, (True, False))
+                number = tag == _CORE + "float" and _is_number(event.value)
+                if implicit not in accepts and not number:
+                    raise self._refuse(
+                        f"{event.value!r} is not a valid {_tag_text(tag)} value; expected "
+                        f"{expected}",
+                        event,
+                        part,
+                    )
+        self._count(1, event, part, "this value")
+        if not isinstance(event, yaml.CollectionStartEvent):
+            return super().compose_node(parent, index)
+        if len(self._trail) >= YAML_MAX_DEPTH:
+            raise self._refuse(
+                f"mappings and lists nested more than {YAML_MAX_DEPTH} levels deep; expected "
+                "a scenario's few levels of sections and entries",
+                event,
+                part,
+            )
+        self._trail.append(part)
+        if event.anchor is not None:
+            self._open.append(event.anchor)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._trail.pop()
+            if event.anchor is not None:
+                self._open.pop()
+
+
+def _check_keys(path: Path, root: yaml.Node | None, error: type[ScenarioError]) -> None:
+    """Every mapping key is a single value, given once (each shared node walked once)."""
+    walked: set[int] = set()
+
+    def walk(node: yaml.Node | None, trail: tuple[str, ...]) -> None:
+        if node is None or id(node) in walked:
+            return
+        walked.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key, value in node.value:
+                if not isinstance(key, yaml.ScalarNode):
+                    raise error(
+                        path,
+                        "a key must be a single value (a name), not a mapping or a list",
+                        field=".".join(trail),
+                        line=key.start_mark.line + 1,
+                    )
+                field = ".".join((*trail, str(key.value)))
+                if key.value in seen and key.tag != _CORE + "merge":
+                    raise error(
+                        path,
+                        "duplicate key; each key may appear once",
+                        field=field,
+                        line=key.start_mark.line + 1,
+                    )
+                seen.add(key.value)
+                walk(value, (*trail, str(key.value)))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                walk(item, (*trail, str(index)))
+
+    walk(root, ())
+
+
+def read_yaml(
+    path: Path, text: str, error: type[ScenarioError] = ScenarioError
+) -> tuple[yaml.Node | None, Any]:
+    """The node tree (with line numbers) and the data of a YAML text a person wrote.
+
+    Read in time linear in the text: only standard tags (``!!python/object`` and the like are
+    refused), no recursive alias, at most ``YAML_MAX_NODES`` nodes and ``YAML_MAX_DEPTH`` levels
+    with aliases expanded, every key a single value given once. Dates stay text.
+
+    Returns:
+        ``(root node, data)``; ``(None, None)`` for an empty document.
+
+    Raises:
+        error: naming ``path``, the line, the field (when known) and what was expected.
+    """
+    loader = _BoundedLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None, None
+        _check_keys(path, root, error)
+        data = loader.construct_document(root)
+    except InnosimError:
+        raise
+    except _Refused as exc:
+        raise error(path, exc.message, field=exc.field, line=exc.line) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = " ".join(part for part in (exc.context, exc.problem) if part)
-        raise ScenarioError(path, f"invalid YAML: {problem}", line=line) from None
+        raise error(path, f"invalid YAML: {problem}", line=line) from None
     except yaml.YAMLError as exc:
-        raise ScenarioError(path, f"invalid YAML: {exc}") from None
-
-
-def _check_duplicate_keys(path: Path, node: yaml.Node | None, trail: tuple[str, ...] = ()) -> None:
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key, value in node.value:
-            field = ".".join((*trail, str(key.value)))
-            if key.value in seen:
-                raise ScenarioError(
-                    path,
-                    "duplicate key; each key may appear once",
-                    field=field,
-                    line=key.start_mark.line + 1,
-                )
-            seen.add(key.value)
-            _check_duplicate_keys(path, value, (*trail, str(key.value)))
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _check_duplicate_keys(path, item, (*trail, str(index)))
+        raise error(path, f"invalid YAML: {exc}") from None
+    except (ValueError, TypeError, RecursionError) as exc:  # a value PyYAML cannot construct
+        raise error(path, f"invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+    return root, data
 
 
 def locate(root: yaml.Node | None, loc: Sequence[str | int]) -> tuple[str, int | None]:
@@ -822,14 +1068,16 @@ def locate(root: yaml.Node | None, loc: Sequence[str | int]) -> tuple[str, int |
     node = root
     line = node.start_mark.line + 1 if node is not None else None
     parts: list[str] = []
+    tagged: yaml.Node | None = None  # the node whose discriminator tag was passed
     for part in loc:
         if part == "[key]":
             continue
         if isinstance(node, yaml.MappingNode):
+            if node is not tagged and _is_tag(node, part):
+                tagged = node
+                continue  # the discriminator tag of a distribution or a process
             match = next((pair for pair in node.value if pair[0].value == str(part)), None)
             if match is None:
-                if part in DISTRIBUTIONS or part in PROCESSES:
-                    continue  # the discriminator tag of a distribution or a process
                 parts.append(str(part))
                 node = None
                 continue
@@ -845,6 +1093,17 @@ def locate(root: yaml.Node | None, loc: Sequence[str | int]) -> tuple[str, int |
             node = None
         parts.append(str(part))
     return ".".join(parts), line
+
+
+def _is_tag(node: yaml.MappingNode, part: str | int) -> bool:
+    """Whether ``part`` of a pydantic location is the discriminator tag of the distribution or
+    process ``node`` (``beta`` in ``(…, 'X', 'beta', 'alpha')``, not its parameter ``beta``)."""
+    if part not in DISTRIBUTIONS and part not in PROCESSES:
+        return False
+    key = "distribution" if part in DISTRIBUTIONS else "process"
+    tags = [value.value for name, value in node.value if name.value == key]
+    # without a matching ``distribution``/``process`` value, a part that is no key is the tag
+    return tags == [part] or not any(pair[0].value == part for pair in node.value)
 
 
 def node_line(root: yaml.Node | None, loc: Sequence[str | int]) -> int | None:
@@ -931,12 +1190,11 @@ def _validation_error(path: Path, root: yaml.Node | None, exc: ValidationError) 
 def _read_file(path: Path) -> tuple[ScenarioFile, yaml.Node]:
     """Parse and schema-check one file (no inheritance, no model)."""
     text = read_input_text(path)
-    root = _compose(path, text)
+    root, data = read_yaml(path, text)
     if root is None:
         raise ScenarioError(
             path, "empty file; expected a YAML mapping of scenario sections (targets, levers …)"
         )
-    _check_duplicate_keys(path, root)
     if not isinstance(root, yaml.MappingNode):
         kind = "a list" if isinstance(root, yaml.SequenceNode) else "a single value"
         raise ScenarioError(
@@ -945,7 +1203,6 @@ def _read_file(path: Path) -> tuple[ScenarioFile, yaml.Node]:
             f"level; got {kind}",
             line=root.start_mark.line + 1,
         )
-    data = yaml.safe_load(text)
     try:
         parsed = ScenarioFile.model_validate(data)
     except ValidationError as exc:
@@ -988,6 +1245,22 @@ def _read_file(path: Path) -> tuple[ScenarioFile, yaml.Node]:
 # --- resolving and checking --------------------------------------------------------------
 
 _Origins = dict[tuple[str, Any], _Where]
+
+
+#: What a scenario's ``posterior`` must point to.
+POSTERIOR_EXPECTED = "a conditioned ensemble written by `innosim calibrate` (posterior.nc)"
+
+
+def _input_file(path: Path, where: _Where, expected: str, *sub: str | int) -> Path:
+    """The absolute path of a file a scenario names (``where``); a symbolic link loop is
+    refused there (a missing file is reported by the checks that need it)."""
+    resolved = resolved_path(path)
+    if resolved is None:
+        raise where.error(
+            f"{path} is a {SYMLINK_LOOP}; expected {expected}, relative to the scenario file",
+            *sub,
+        )
+    return resolved
 
 
 def _merge(
@@ -1050,18 +1323,24 @@ def _merge(
 
     history = parent.history if parent else None
     if own.history is not None:
-        history = (path.parent / own.history).resolve()
-        origins[("history",)] = _Where(path, root, ("history",))
+        where = _Where(path, root, ("history",))
+        history = _input_file(path.parent / own.history, where, "the observed-data CSV")
+        origins[("history",)] = where
 
     posterior = parent.posterior if parent else None
     if own.posterior is not None:
-        posterior = (path.parent / own.posterior).resolve()
-        origins[("posterior",)] = _Where(path, root, ("posterior",))
+        where = _Where(path, root, ("posterior",))
+        posterior = _input_file(path.parent / own.posterior, where, POSTERIOR_EXPECTED)
+        origins[("posterior",)] = where
 
     drivers = parent.drivers if parent else None
     if own.drivers is not None:
+        files = _Where(path, root, ("drivers", "files"))
         drivers = DriverSet(
-            files=tuple((path.parent / name).resolve() for name in own.drivers.files),
+            files=tuple(
+                _input_file(path.parent / name, files, "an observed-data CSV", index)
+                for index, name in enumerate(own.drivers.files)
+            ),
             variables=tuple(own.drivers.variables),
         )
         origins[("drivers",)] = _Where(path, root, ("drivers",))
@@ -1417,12 +1696,21 @@ def _check_exogenous(
             raise origins[("constraints", constraint.name)].error(message, "sum", index)
 
 
+def _latest(scenario: Scenario, declared: Sequence[_Where | None], leaf: _Where) -> _Where:
+    """Of the declarations of settings that clash, the one in the file nearest the scenario
+    (its own before its parent's; the first given on a tie); ``leaf`` if none was declared."""
+    order = {path: rank for rank, path in enumerate(scenario.chain)}
+    found = [where for where in declared if where is not None]
+    return max(found, key=lambda where: order.get(where.path, -1), default=leaf)
+
+
 def _check_settings(scenario: Scenario, origins: _Origins, leaf: _Where) -> None:
     settings = scenario.monte_carlo
     if settings.sampler == "sobol" and settings.draws & (settings.draws - 1):
         lower = 1 << (settings.draws.bit_length() - 1)
-        field = "draws" if ("monte_carlo", "draws") in origins else "sampler"
-        where = origins.get(("monte_carlo", field), leaf)
+        where = _latest(
+            scenario, [origins.get(("monte_carlo", key)) for key in ("draws", "sampler")], leaf
+        )
         message = (
             f"the sobol sampler needs a power of two draws (scrambled Sobol points are balanced "
             f"only in blocks of 2^m); got {settings.draws}, use {lower} or {lower * 2}"
@@ -1446,8 +1734,7 @@ def _check_posterior(path: Path, scenario: Scenario, origins: _Origins) -> None:
     declared = origins[("posterior",)]
     if not path.is_file():
         raise declared.error(
-            f"file not found: {path}; expected a conditioned ensemble written by "
-            "`innosim calibrate` (posterior.nc), relative to the scenario file"
+            f"file not found: {path}; expected {POSTERIOR_EXPECTED}, relative to the scenario file"
         )
     try:
         sample = read_posterior(path)
@@ -1472,8 +1759,9 @@ def _resolve(
     if own.extends is not None:
         parent_path = path.parent / own.extends
         visited = (*chain, path.resolve())
-        if parent_path.resolve() in visited:
-            cycle = [p.name for p in visited[visited.index(parent_path.resolve()) :]]
+        resolved = _input_file(parent_path, leaf, "another scenario file", "extends")
+        if resolved in visited:
+            cycle = [p.name for p in visited[visited.index(resolved) :]]
             raise leaf.error(
                 f"extends cycle: {' → '.join([*cycle, parent_path.name])}; a scenario cannot "
                 "extend itself through its parents",

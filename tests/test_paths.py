@@ -19,10 +19,9 @@ import pytest
 from sim.calibration import condition, conditioned_ensembles
 from sim.drivers import target_values
 from sim.engine import TimePath, compile_model
+from sim.engine.runner import draw_rows, draw_take
 from sim.ensemble import (
     STEP_OFFSET,
-    draw_rows,
-    draw_take,
     exogenous_series,
     monte_carlo_settings,
     run_ensemble,

@@ -24,8 +24,8 @@ units per unit of the normalised grid (the quantile range of each input).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -198,6 +198,14 @@ def indices(
     return frame
 
 
+def _indices_of(task: tuple[Any, ...]) -> pd.DataFrame:
+    target, kind, unit, output, method, names, seed, num_resamples = task
+    frame = indices(unit, output, method, names, seed, num_resamples)
+    frame.insert(0, "output", kind)
+    frame.insert(0, "target", target)
+    return frame
+
+
 def sensitivity_table(
     unit: np.ndarray,
     values: Mapping[str, np.ndarray],
@@ -206,6 +214,7 @@ def sensitivity_table(
     names: Sequence[str],
     seed: int = 0,
     num_resamples: int = NUM_RESAMPLES,
+    mapper: Callable[..., Iterable[pd.DataFrame]] = map,
 ) -> pd.DataFrame:
     """Indices of every target's value and of reaching it.
 
@@ -216,20 +225,22 @@ def sensitivity_table(
         method: ``sobol`` or ``morris``.
         names: the inputs, in the order of the design's columns.
         seed: seed of the bootstrap.
+        mapper: a ``map``-like function the (target, output) estimations go through, e.g. a
+            process pool's ``map`` (each is independent and seeded, so the table is the same).
 
     Returns:
         The tidy table ``table_columns(method)``: one row per (target, output, parameter),
         outputs ``value`` and ``reached``.
     """
-    frames = []
+    tasks = []
     for target in targets:
         value = np.asarray(values[target.name], dtype=float)
         outputs = {"value": value, "reached": met(target, value).astype(float)}
         for kind in OUTPUT_KINDS:
-            frame = indices(unit, outputs[kind], method, names, seed, num_resamples)
-            frame.insert(0, "output", kind)
-            frame.insert(0, "target", target.name)
-            frames.append(frame)
+            tasks.append(
+                (target.name, kind, unit, outputs[kind], method, list(names), seed, num_resamples)
+            )
+    frames = list(mapper(_indices_of, tasks))
     return pd.concat(frames, ignore_index=True)[table_columns(method)]
 
 

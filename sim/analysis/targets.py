@@ -1,14 +1,17 @@
-"""Probability of reaching each target, with its Monte Carlo error."""
+"""Probability of reaching each target, with its Monte Carlo error; ``check_finite`` refuses
+a simulation with NaN or infinite values before any probability is computed from it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 from scipy import stats
 
+from sim.errors import InnosimError
 from sim.results import at_year
 from sim.scenario import Target
 
@@ -25,6 +28,90 @@ TARGET_COLUMNS = [
     "p05",
     "p95",
 ]
+
+
+#: Magnitude from which an input is named as a likely cause of an overflow.
+HUGE = 1e100
+#: Ratio to the model's default from which an input is named as a likely cause.
+FAR_FROM_DEFAULT = 1e6
+
+
+class NonFiniteResultError(InnosimError, ValueError):
+    """A simulation gave NaN or an infinite value: no probability is computed from it."""
+
+
+def _number(value: object) -> str:
+    if isinstance(value, int | float | np.integer | np.floating):
+        return f"{float(value):.6g}"
+    return "a path over time"
+
+
+def _suspect(value: object, default: float | None, lever: bool) -> bool:
+    """Whether an input may be what overflowed or divided by zero: not finite, huge,
+    ``FAR_FROM_DEFAULT`` times off the model's non-zero default, or (a lever) zero where that
+    default is not."""
+    if not isinstance(value, int | float | np.integer | np.floating):
+        return False
+    x = float(value)
+    if not math.isfinite(x) or abs(x) >= HUGE:
+        return True
+    if default is None or not math.isfinite(default) or default == 0:
+        return False
+    ratio = abs(x / default)
+    return (ratio == 0 and lever) or ratio >= FAR_FROM_DEFAULT or 0 < ratio <= 1 / FAR_FROM_DEFAULT
+
+
+def check_finite(
+    values: Mapping[str, np.ndarray],
+    times: np.ndarray,
+    levers: Mapping[str, object],
+    drawn: Mapping[str, np.ndarray],
+    first: Sequence[str] = (),
+    defaults: Mapping[str, float] | None = None,
+) -> None:
+    """Refuse simulated ``values`` (``{variable: array (draws, times)}``) holding NaN or inf.
+
+    ``NonFiniteResultError`` names the variable (those in ``first``, e.g. the targets',
+    looked at first), the first year it is not a number, how many draws are affected, and
+    the inputs of the first such draw: the ``levers`` (shared by every draw: a value or a
+    path) and the uncertain constants ``drawn`` (``{name: array (draws,)}``). Suspects are
+    named first: inputs not finite, of magnitude ``HUGE`` or more, ``FAR_FROM_DEFAULT`` times
+    off the model's non-zero default (``defaults``), or levers at zero where it is not.
+    """
+    order = [*dict.fromkeys(name for name in first if name in values)]
+    order += [name for name in values if name not in order]
+    bad = [name for name in order if not np.isfinite(values[name]).all()]
+    if not bad:
+        return
+    name = bad[0]
+    broken = ~np.isfinite(np.asarray(values[name], dtype=float).reshape(len(values[name]), -1))
+    draws = np.flatnonzero(broken.any(axis=1))
+    year = float(np.asarray(times)[np.flatnonzero(broken.any(axis=0))[0]])
+    draw = int(draws[0])
+    inputs = dict(levers) | {key: np.asarray(column)[draw] for key, column in drawn.items()}
+    defaults = defaults or {}
+    suspects = [
+        f"{key} = {_number(value)}"
+        + (f" (model default {defaults[key]:.6g})" if key in defaults else "")
+        for key, value in inputs.items()
+        if _suspect(value, defaults.get(key), key in levers)
+    ]
+    lever_text = ", ".join(f"{key} = {_number(value)}" for key, value in levers.items())
+    drawn_text = ", ".join(
+        f"{key} = {_number(np.asarray(column)[draw])}" for key, column in drawn.items()
+    )
+    others = f" (and {len(bad) - 1} other variable(s))" if len(bad) > 1 else ""
+    parts = [
+        f"the model gives no number (NaN or infinite) for '{name}'{others} from {year:g} on "
+        f"in {draws.size} of {broken.shape[0]} draw(s): an input overflows the arithmetic or "
+        "makes it divide by zero, so no probability is computed."
+    ]
+    if suspects:
+        parts.append(f"Suspect input(s): {', '.join(suspects)}.")
+    parts.append(f"Inputs of the first such draw (#{draw}):")
+    parts.append(f"  levers: {lever_text or 'none'};")
+    parts.append(f"  uncertain constants: {drawn_text or 'none'}.")
+    raise NonFiniteResultError("\n".join(parts))
 
 
 def met(target: Target, values: np.ndarray) -> np.ndarray:

@@ -42,7 +42,7 @@ def standardised_residuals(
 
     Args:
         values: ``{variable: array (n_draws, n_times)}`` in model units (a ``simulate``
-            result or ``simulate_draws`` output).
+            result or ``sim.engine.runner.run_draws`` output).
         times: the save times (model time, years).
         observations: rows with ``variable``, ``year``, ``value``, ``sd`` (``sim.observed``).
     """

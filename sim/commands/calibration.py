@@ -20,6 +20,7 @@ from sim.commands.common import (
     OutOption,
     ScenarioArgument,
     SeedOption,
+    claimed_out,
     fail,
     monte_carlo_or_exit,
     note,
@@ -120,58 +121,61 @@ def calibrate(
     from sim.scenario import load_scenario
 
     language = lang.value
-    try:
-        loaded = load_scenario(scenario, model=model)
-        path = observed if observed is not None else loaded.history
-        if path is None:
-            raise typer.BadParameter(
-                f"{scenario} names no history file; give the observed data", param_hint="--observed"
+    target_dir = out if out is not None else default_out("calibrate", scenario)
+    with claimed_out(target_dir):
+        try:
+            loaded = load_scenario(scenario, model=model)
+            path = observed if observed is not None else loaded.history
+            if path is None:
+                raise typer.BadParameter(
+                    f"{scenario} names no history file; give the observed data",
+                    param_hint="--observed",
+                )
+            data = load_observed(path, model=model, note=note)
+            settings = monte_carlo_or_exit(loaded, draws, seed)
+            conditioned = condition(
+                loaded,
+                data,
+                draws=settings.draws,
+                seed=settings.seed,
+                model=model,
+                tempering=tempering,
+                strict=strict,
+                progress=_echo,
             )
-        data = load_observed(path, model=model, note=note)
-        settings = monte_carlo_or_exit(loaded, draws, seed)
-        conditioned = condition(
-            loaded,
-            data,
-            draws=settings.draws,
-            seed=settings.seed,
-            model=model,
-            tempering=tempering,
-            strict=strict,
-            progress=_echo,
-        )
-        prior, posterior = conditioned_ensembles(loaded, conditioned, model=model)
-        targets = target_comparison(prior, posterior, loaded.targets, conditioned)
-        parameters = parameter_table(conditioned.prior, conditioned.draws, conditioned.weights)
-        dataset = posterior_dataset(conditioned, loaded, path, model)
-        sample, _, _ = conditioned.posterior_sample()
-        pairs = joint_identification(conditioned.prior, sample)
-        labels = {name: label(dataset[slug(name)].attrs, language) for name in sample}
-        plan_start = model_info(model).defaults.get("Plan Start Time")
-        last_year = max(int(data["year"].max()), max(t.year for t in loaded.targets))
-        figures = calibration_figures(
-            prior,
-            posterior,
-            conditioned.weights,
-            data,
-            conditioned.prior,
-            sample,
-            parameters,
-            labels,
-            language,
-            last_year,
-            plan_start,
-        )
-        written = write_calibration_outputs(
-            out if out is not None else default_out("calibrate", scenario),
-            dataset,
-            parameters,
-            targets,
-            figures,
-            conditioned.misfits,
-            pairs,
-        )
-    except InnosimError as exc:
-        raise fail(exc) from None
+            prior, posterior = conditioned_ensembles(loaded, conditioned, model=model)
+            targets = target_comparison(prior, posterior, loaded.targets, conditioned)
+            parameters = parameter_table(conditioned.prior, conditioned.draws, conditioned.weights)
+            dataset = posterior_dataset(conditioned, loaded, path, model)
+            sample, _, _ = conditioned.posterior_sample()
+            pairs = joint_identification(conditioned.prior, sample)
+            labels = {name: label(dataset[slug(name)].attrs, language) for name in sample}
+            plan_start = model_info(model).defaults.get("Plan Start Time")
+            last_year = max(int(data["year"].max()), max(t.year for t in loaded.targets))
+            figures = calibration_figures(
+                prior,
+                posterior,
+                conditioned.weights,
+                data,
+                conditioned.prior,
+                sample,
+                parameters,
+                labels,
+                language,
+                last_year,
+                plan_start,
+            )
+            written = write_calibration_outputs(
+                target_dir,
+                dataset,
+                parameters,
+                targets,
+                figures,
+                conditioned.misfits,
+                pairs,
+            )
+        except InnosimError as exc:
+            raise fail(exc) from None
     method = (
         "importance weighting"
         if conditioned.method == "importance"
@@ -254,84 +258,88 @@ def assess(
     from sim.track_record import scenario_track_record
 
     language = lang.value
-    try:
-        loaded = load_scenario(scenario, model=model)
-        data = load_observed(observed, model=model, note=note)
-        history = load_observed(loaded.history, model=model, note=note) if loaded.history else None
-        settings = monte_carlo_or_exit(loaded, draws, seed)
-        search = parse_lever(lever) if lever is not None else default_lever(loaded, model)
-        year = as_of if as_of is not None else int(data["year"].max())
-        result = run_assessment(
-            loaded,
-            data,
-            year,
-            history=history,
-            lever=search,
-            draws=settings.draws,
-            seed=settings.seed,
-            model=model,
-            strict=strict,
-            progress=_echo,
-        )
-        charts = {
-            chart_file(target): assessment_chart(
-                target,
-                result.table.iloc[index].to_dict(),
-                result.prior,
-                result.posterior,
-                result.weights,
-                result.observations,
-                result.as_of,
-                result.plan_start,
+    target_dir = out if out is not None else default_out("assess", scenario)
+    with claimed_out(target_dir):
+        try:
+            loaded = load_scenario(scenario, model=model)
+            data = load_observed(observed, model=model, note=note)
+            history = (
+                load_observed(loaded.history, model=model, note=note) if loaded.history else None
+            )
+            settings = monte_carlo_or_exit(loaded, draws, seed)
+            search = parse_lever(lever) if lever is not None else default_lever(loaded, model)
+            year = as_of if as_of is not None else int(data["year"].max())
+            result = run_assessment(
+                loaded,
+                data,
+                year,
+                history=history,
+                lever=search,
+                draws=settings.draws,
+                seed=settings.seed,
+                model=model,
+                strict=strict,
+                progress=_echo,
+            )
+            charts = {
+                chart_file(target): assessment_chart(
+                    target,
+                    result.table.iloc[index].to_dict(),
+                    result.prior,
+                    result.posterior,
+                    result.weights,
+                    result.observations,
+                    result.as_of,
+                    result.plan_start,
+                    language,
+                )
+                for index, target in enumerate(loaded.targets)
+            }
+            record_text = scenario_track_record(
+                scenario,
+                str(result.prior.attrs.get("model_sha256", "")),
+                scenario_digest(loaded),
                 language,
             )
-            for index, target in enumerate(loaded.targets)
-        }
-        record_text = scenario_track_record(
-            scenario,
-            str(result.prior.attrs.get("model_sha256", "")),
-            scenario_digest(loaded),
-            language,
-        )
-        context = {
-            "track_record": record_text,
-            "scenario": loaded.title.text(language) if loaded.title else scenario.stem,
-            "as_of": result.as_of,
-            "plan_start": result.plan_start,
-            "method": result.conditioned.method,
-            "ess": result.conditioned.ess,
-            "draws": settings.draws,
-            "seed": settings.seed,
-            "goal": DEFAULT_GOAL,
-            "lever": search.name,
-            "low": search.low,
-            "high": search.high,
-        }
-        provenance = {
-            "scenario": scenario.name,
-            "scenario_sha256": scenario_digest(loaded),
-            "observed": observed.name,
-            "model_sha256": result.prior.attrs.get("model_sha256", ""),
-            "importance_ess": f"{result.conditioned.importance_ess:.1f}",
-            "created_at": result.prior.attrs.get("created_at", ""),
-        }
-        written = write_assessment_outputs(
-            out if out is not None else default_out("assess", scenario),
-            result.table,
-            charts,
-            lambda images: render_assessment(
+            context = {
+                "track_record": record_text,
+                "scenario": loaded.title.text(language) if loaded.title else scenario.stem,
+                "as_of": result.as_of,
+                "plan_start": result.plan_start,
+                "method": result.conditioned.method,
+                "ess": result.conditioned.ess,
+                "draws": settings.draws,
+                "seed": settings.seed,
+                "goal": DEFAULT_GOAL,
+                "lever": search.name,
+                "low": search.low,
+                "high": search.high,
+            }
+            provenance = {
+                "scenario": scenario.name,
+                "scenario_sha256": scenario_digest(loaded),
+                "observed": observed.name,
+                "model_sha256": result.prior.attrs.get("model_sha256", ""),
+                "importance_ess": f"{result.conditioned.importance_ess:.1f}",
+                "created_at": result.prior.attrs.get("created_at", ""),
+            }
+            written = write_assessment_outputs(
+                target_dir,
                 result.table,
-                loaded.targets,
-                result.observations,
-                images,
-                language,
-                context,
-                provenance,
-            ),
-            result.conditioned.misfits,
-        )
-    except InnosimError as exc:
-        raise fail(exc) from None
+                charts,
+                lambda images: render_assessment(
+                    result.table,
+                    loaded.targets,
+                    result.observations,
+                    images,
+                    language,
+                    context,
+                    provenance,
+                ),
+                result.conditioned.misfits,
+            )
+        except InnosimError as exc:
+            raise fail(exc) from None
     typer.echo(
         f"{scenario.name} as of {result.as_of}: {result.conditioned.method}, effective sample "
         f"size {result.conditioned.ess:.0f} of {settings.draws} draws"
@@ -393,28 +401,30 @@ def backtest(
     from sim.scenario import load_scenario
 
     language = lang.value
-    try:
-        loaded = load_scenario(scenario, model=model)
-        settings = monte_carlo_or_exit(loaded, draws, seed)
-        result = run_backtest(
-            loaded,
-            observed,
-            origin,
-            draws=settings.draws,
-            seed=settings.seed,
-            model=model,
-            progress=_echo,
-            note=note,
-        )
-        title = loaded.title.text(language) if loaded.title else scenario.stem
-        written = write_backtest_outputs(
-            out if out is not None else default_out("backtest", scenario),
-            result,
-            backtest_figures(result, language),
-            lambda images: render_backtest(result, images, language, title),
-        )
-    except InnosimError as exc:
-        raise fail(exc) from None
+    target_dir = out if out is not None else default_out("backtest", scenario)
+    with claimed_out(target_dir):
+        try:
+            loaded = load_scenario(scenario, model=model)
+            settings = monte_carlo_or_exit(loaded, draws, seed)
+            result = run_backtest(
+                loaded,
+                observed,
+                origin,
+                draws=settings.draws,
+                seed=settings.seed,
+                model=model,
+                progress=_echo,
+                note=note,
+            )
+            title = loaded.title.text(language) if loaded.title else scenario.stem
+            written = write_backtest_outputs(
+                target_dir,
+                result,
+                backtest_figures(result, language),
+                lambda images: render_backtest(result, images, language, title),
+            )
+        except InnosimError as exc:
+            raise fail(exc) from None
     for line in console_lines(result, language):
         typer.echo(line)
     typer.echo("")

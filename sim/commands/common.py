@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -47,10 +49,24 @@ DrawsOption = Annotated[
 SeedOption = Annotated[
     int | None, typer.Option("--seed", min=0, help="Random seed (default: the scenario's).")
 ]
+
+
+def output_dir(text: str) -> Path:
+    """``--out``'s value as a path; an empty one (the working directory, unmeant) is refused."""
+    if not text.strip():
+        raise typer.BadParameter(
+            "an empty path names no directory; give the output directory, e.g. --out out/run"
+        )
+    return Path(text)
+
+
 OutOption = Annotated[
     Path | None,
     typer.Option(
-        "--out", help="Output directory (default: out/<scenario>/<command>).", file_okay=False
+        "--out",
+        help="Output directory (default: out/<scenario>/<command>).",
+        parser=output_dir,
+        metavar="DIR",
     ),
 ]
 
@@ -59,6 +75,30 @@ def fail(exc: InnosimError) -> typer.Exit:
     """Print ``exc`` on stderr and return the exit (code 2) to raise."""
     typer.echo(f"innosim: error: {exc}", err=True)
     return typer.Exit(EXIT_BAD_INPUT)
+
+
+@contextlib.contextmanager
+def exit_on_error() -> Iterator[None]:
+    """An ``InnosimError`` raised in the ``with`` body becomes ``fail`` (exit 2)."""
+    try:
+        yield
+    except InnosimError as exc:
+        raise fail(exc) from None
+
+
+@contextlib.contextmanager
+def claimed_out(out: Path) -> Iterator[Path]:
+    """Hold output directory ``out`` for the command (``sim.atomic.claimed_output_dir``:
+    checked, locked against other runs, stale staging removed) before anything is run; a
+    refusal exits with code 2. Yields its resolved path."""
+    from sim.atomic import OutputError, claimed_output_dir
+
+    with contextlib.ExitStack() as stack:
+        try:
+            resolved = stack.enter_context(claimed_output_dir(out))
+        except OutputError as exc:
+            raise fail(exc) from None
+        yield resolved
 
 
 def note(message: str) -> None:

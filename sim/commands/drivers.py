@@ -18,6 +18,7 @@ from sim.commands.common import (
     ModelOption,
     OutOption,
     ScenarioArgument,
+    claimed_out,
     fail,
 )
 from sim.errors import InnosimError
@@ -153,37 +154,38 @@ def sensitivity(
         check_samples(method.value, n)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--samples") from None
-    try:
-        loaded = load_scenario(scenario, model=model)
-        runs = design_size(method.value, n, len(loaded.uncertainties))
-        with typer.progressbar(length=runs, label=scenario.name, file=sys.stderr) as bar:
-            result = run_sensitivity(
-                loaded, method.value, n, seed, model=model, progress=bar.update
-            )
-        target_dir = out if out is not None else default_out("sensitivity", scenario)
-        written = []
-        with staged_output_dir(target_dir) as stage:
-            result.table.to_csv(stage / SENSITIVITY_FILE, index=False)
-            written.append(target_dir / SENSITIVITY_FILE)
-            for target in loaded.targets:
-                figure = sensitivity_chart(
-                    result.table,
-                    target,
-                    method.value,
-                    language,
-                    result.labels_zh,
-                    result.runs,
-                    result.samples,
-                    top,
-                    result.reached[target.name],
+    target_dir = out if out is not None else default_out("sensitivity", scenario)
+    with claimed_out(target_dir):
+        try:
+            loaded = load_scenario(scenario, model=model)
+            runs = design_size(method.value, n, len(loaded.uncertainties))
+            with typer.progressbar(length=runs, label=scenario.name, file=sys.stderr) as bar:
+                result = run_sensitivity(
+                    loaded, method.value, n, seed, model=model, progress=bar.update
                 )
-                name = f"sensitivity_{file_stem(target.name)}.png"
-                (stage / name).write_bytes(figure_png(figure))
-                written.append(target_dir / name)
-    except (InnosimError, ValueError) as exc:
-        if not isinstance(exc, InnosimError):
-            exc = InnosimError(str(exc))
-        raise fail(exc) from None
+            written = []
+            with staged_output_dir(target_dir) as stage:
+                result.table.to_csv(stage / SENSITIVITY_FILE, index=False)
+                written.append(target_dir / SENSITIVITY_FILE)
+                for target in loaded.targets:
+                    figure = sensitivity_chart(
+                        result.table,
+                        target,
+                        method.value,
+                        language,
+                        result.labels_zh,
+                        result.runs,
+                        result.samples,
+                        top,
+                        result.reached[target.name],
+                    )
+                    name = f"sensitivity_{file_stem(target.name)}.png"
+                    (stage / name).write_bytes(figure_png(figure))
+                    written.append(target_dir / name)
+        except (InnosimError, ValueError) as exc:
+            if not isinstance(exc, InnosimError):
+                exc = InnosimError(str(exc))
+            raise fail(exc) from None
 
     key = "ST" if method.value == "sobol" else "mu_star"
     best = leaders(result.table, method.value, 3)
@@ -279,42 +281,43 @@ def discover(
     text = TEXT[language]
     if threshold <= 0:
         raise typer.BadParameter("must lie in (0, 1]", param_hint="--threshold")
-    try:
-        loaded = load_scenario(scenario, model=model)
+    target_dir = out if out is not None else default_out("discover", scenario)
+    with claimed_out(target_dir):
         try:
-            find_target(loaded, target)
-        except KeyError as exc:
-            raise typer.BadParameter(str(exc.args[0]), param_hint="--target") from None
-        total = draws or loaded.monte_carlo.draws
-        try:
-            with typer.progressbar(length=total, label=scenario.name, file=sys.stderr) as bar:
-                found = run_discovery(
-                    loaded,
-                    target,
-                    missed=missed,
-                    threshold=threshold,
-                    draws=draws,
-                    seed=seed,
-                    box=box,
-                    model=model,
-                    progress=bar.update,
-                )
-        except ValidationError as exc:
-            problem = "; ".join(error["msg"] for error in exc.errors())
-            raise typer.BadParameter(problem, param_hint="--draws/--seed") from None
-        result = found.result
-        target_dir = out if out is not None else default_out("discover", scenario)
-        stem = f"{file_stem(target)}_{'missed' if missed else 'reached'}"
-        names = [f"{stem}_trajectory.csv", f"{stem}_box.csv", f"{stem}.png"]
-        with staged_output_dir(target_dir) as stage:
-            result.trajectory.to_csv(stage / names[0], index=False)
-            result.box.to_csv(stage / names[1], index=False)
-            figure = discovery_chart(result, found.target, missed, language, found.labels_zh)
-            (stage / names[2]).write_bytes(figure_png(figure))
-    except (InnosimError, ValueError) as exc:
-        if not isinstance(exc, InnosimError):
-            exc = InnosimError(f"target {target}: {exc}")
-        raise fail(exc) from None
+            loaded = load_scenario(scenario, model=model)
+            try:
+                find_target(loaded, target)
+            except KeyError as exc:
+                raise typer.BadParameter(str(exc.args[0]), param_hint="--target") from None
+            total = draws or loaded.monte_carlo.draws
+            try:
+                with typer.progressbar(length=total, label=scenario.name, file=sys.stderr) as bar:
+                    found = run_discovery(
+                        loaded,
+                        target,
+                        missed=missed,
+                        threshold=threshold,
+                        draws=draws,
+                        seed=seed,
+                        box=box,
+                        model=model,
+                        progress=bar.update,
+                    )
+            except ValidationError as exc:
+                problem = "; ".join(error["msg"] for error in exc.errors())
+                raise typer.BadParameter(problem, param_hint="--draws/--seed") from None
+            result = found.result
+            stem = f"{file_stem(target)}_{'missed' if missed else 'reached'}"
+            names = [f"{stem}_trajectory.csv", f"{stem}_box.csv", f"{stem}.png"]
+            with staged_output_dir(target_dir) as stage:
+                result.trajectory.to_csv(stage / names[0], index=False)
+                result.box.to_csv(stage / names[1], index=False)
+                figure = discovery_chart(result, found.target, missed, language, found.labels_zh)
+                (stage / names[2]).write_bytes(figure_png(figure))
+        except (InnosimError, ValueError) as exc:
+            if not isinstance(exc, InnosimError):
+                exc = InnosimError(f"target {target}: {exc}")
+            raise fail(exc) from None
 
     chosen = result.trajectory.loc[result.chosen]
     typer.echo(

@@ -26,6 +26,7 @@ from sim.commands.common import (
     OutOption,
     ScenarioArgument,
     SeedOption,
+    claimed_out,
     fail,
 )
 from sim.errors import InnosimError
@@ -135,7 +136,7 @@ def _write(out: Path, files: dict[str, bytes | str]) -> list[Path]:
     """Write ``files`` into ``out`` (staged: all or nothing) and return their paths."""
     from sim.atomic import staged_output_dir
 
-    with staged_output_dir(out) as stage:
+    with _errors(), staged_output_dir(out) as stage:
         for name, content in files.items():
             if isinstance(content, bytes):
                 (stage / name).write_bytes(content)
@@ -197,37 +198,41 @@ def compare(
             "at least two scenario files are needed (the first is the reference)", "SCENARIOS"
         )
     language = lang.value
-    loaded = [_load(path, model) for path in scenarios]
-    names = [path.stem for path in scenarios]
-    if len(set(names)) != len(names):
-        names = [str(path) for path in scenarios]
-    with _errors():
-        comparison = compare_scenarios(loaded, draws, seed, model=model)
-    table = compare_table(comparison.results, names, comparison.targets)
-    targets, settings = comparison.targets, comparison.settings
-    titles = [s.title.text(language) if s.title else n for s, n in zip(loaded, names, strict=True)]
-    subtitle = _settings_text(settings, language)
-    figure = compare_chart(table, targets, titles, language, subtitle)
-    meta = {
-        "scenarios": [str(path) for path in scenarios],
-        "names": names,
-        "reference": names[0],
-        "draws": settings.draws,
-        "seed": settings.seed,
-        "sampler": settings.sampler,
-        "notes": comparison.notes,
-        "method": "paired difference P(scenario) - P(reference) on common random numbers; "
-        "Wilson intervals for probabilities, Newcombe (1998, method 10) for differences",
-        "scenario_sha256": [r.attrs["scenario_sha256"] for r in comparison.results],
-    }
-    written = _write(
-        out if out is not None else default_out("compare", scenarios[0]),
-        {
-            "compare.csv": _csv(table),
-            "compare.json": json.dumps(meta, ensure_ascii=False, indent=2) + "\n",
-            "compare.png": _png(figure),
-        },
-    )
+    target_dir = out if out is not None else default_out("compare", scenarios[0])
+    with claimed_out(target_dir):
+        loaded = [_load(path, model) for path in scenarios]
+        names = [path.stem for path in scenarios]
+        if len(set(names)) != len(names):
+            names = [str(path) for path in scenarios]
+        with _errors():
+            comparison = compare_scenarios(loaded, draws, seed, model=model)
+        table = compare_table(comparison.results, names, comparison.targets)
+        targets, settings = comparison.targets, comparison.settings
+        titles = [
+            s.title.text(language) if s.title else n for s, n in zip(loaded, names, strict=True)
+        ]
+        subtitle = _settings_text(settings, language)
+        figure = compare_chart(table, targets, titles, language, subtitle)
+        meta = {
+            "scenarios": [str(path) for path in scenarios],
+            "names": names,
+            "reference": names[0],
+            "draws": settings.draws,
+            "seed": settings.seed,
+            "sampler": settings.sampler,
+            "notes": comparison.notes,
+            "method": "paired difference P(scenario) - P(reference) on common random numbers; "
+            "Wilson intervals for probabilities, Newcombe (1998, method 10) for differences",
+            "scenario_sha256": [r.attrs["scenario_sha256"] for r in comparison.results],
+        }
+        written = _write(
+            target_dir,
+            {
+                "compare.csv": _csv(table),
+                "compare.json": json.dumps(meta, ensure_ascii=False, indent=2) + "\n",
+                "compare.png": _png(figure),
+            },
+        )
     typer.echo(TEXT[language]["compare_title"])
     typer.echo(subtitle)
     typer.echo(format_table(compare_console(table, targets, names, language)))
@@ -289,20 +294,22 @@ def sweep(
         raise _bad(f"one or two levers can be swept; got {len(lever)}", "--lever")
     ranges = [parse_sweep_lever(text) for text in lever]
     language = lang.value
-    loaded = _load(scenario, model)
-    with _errors():
-        keys = [check_target(loaded, name) for name in target or []] or None
-        result = sweep_levers(
-            loaded, ranges, list(rebalance or []), draws=draws, seed=seed, model=model
+    target_dir = out if out is not None else default_out("sweep", scenario)
+    with claimed_out(target_dir):
+        loaded = _load(scenario, model)
+        with _errors():
+            keys = [check_target(loaded, name) for name in target or []] or None
+            result = sweep_levers(
+                loaded, ranges, list(rebalance or []), draws=draws, seed=seed, model=model
+            )
+        table = result.table()
+        names = [r.name for r in ranges]
+        labels = [info.label(language) for info in result.levers]
+        figure = sweep_chart(table, names, labels, loaded.targets, language, keys)
+        written = _write(
+            target_dir,
+            {"sweep.csv": _csv(table), "sweep.png": _png(figure)},
         )
-    table = result.table()
-    names = [r.name for r in ranges]
-    labels = [info.label(language) for info in result.levers]
-    figure = sweep_chart(table, names, labels, loaded.targets, language, keys)
-    written = _write(
-        out if out is not None else default_out("sweep", scenario),
-        {"sweep.csv": _csv(table), "sweep.png": _png(figure)},
-    )
     t = TEXT[language]
     rows = []
     for key, group in table.groupby("target", sort=False):
@@ -464,44 +471,46 @@ def solve(
         raise _bad("the required probability is required, e.g. --prob 0.8", "--prob")
     name, low, high = parse_solve_lever(lever)
     language = lang.value
-    loaded = _load(scenario, model)
-    from sim.explore import solve_lever
-    from sim.report.explore import render_solve_html, solve_chart, solve_text, target_label
+    target_dir = out if out is not None else default_out("solve", scenario)
+    with claimed_out(target_dir):
+        loaded = _load(scenario, model)
+        from sim.explore import solve_lever
+        from sim.report.explore import render_solve_html, solve_chart, solve_text, target_label
 
-    with _errors():
-        answer = solve_lever(
-            loaded,
-            name,
-            target,
-            prob,
-            low,
-            high,
-            list(rebalance or []),
-            draws=draws,
-            seed=seed,
-            model=model,
-            grid_points=grid,
+        with _errors():
+            answer = solve_lever(
+                loaded,
+                name,
+                target,
+                prob,
+                low,
+                high,
+                list(rebalance or []),
+                draws=draws,
+                seed=seed,
+                model=model,
+                grid_points=grid,
+            )
+        record = answer.record()
+        curve = answer.curve()
+        lever_label = answer.lever.label(language)
+        money_label = answer.money.label(language) if answer.money is not None else ""
+        target_text = target_label(target, loaded.targets, language)
+        figure = solve_chart(curve, record, lever_label, target_text, language)
+        image = _png(figure)
+        settings = _settings_text(answer.monte_carlo, language)
+        html = render_solve_html(
+            record, lever_label, target_text, language, image, settings, money_label
         )
-    record = answer.record()
-    curve = answer.curve()
-    lever_label = answer.lever.label(language)
-    money_label = answer.money.label(language) if answer.money is not None else ""
-    target_text = target_label(target, loaded.targets, language)
-    figure = solve_chart(curve, record, lever_label, target_text, language)
-    image = _png(figure)
-    settings = _settings_text(answer.monte_carlo, language)
-    html = render_solve_html(
-        record, lever_label, target_text, language, image, settings, money_label
-    )
-    written = _write(
-        out if out is not None else default_out("solve", scenario),
-        {
-            "solve.csv": _csv(answer.table()),
-            "solve_curve.csv": _csv(curve),
-            "solve.png": image,
-            "solve.html": html,
-        },
-    )
+        written = _write(
+            target_dir,
+            {
+                "solve.csv": _csv(answer.table()),
+                "solve_curve.csv": _csv(curve),
+                "solve.png": image,
+                "solve.html": html,
+            },
+        )
     typer.echo(solve_text(record, lever_label, target_text, language, money_label))
     typer.echo(settings)
     _report(written)
@@ -532,55 +541,57 @@ def _solve_budget(
 
     lower = parse_share_bounds(min_share or [], "--min-share")
     upper = parse_share_bounds(max_share or [], "--max-share")
-    loaded = _load(scenario, model)
-    with _errors():
-        weights = load_objective(objective, loaded.targets) if objective is not None else None
-        result = solve_budget(
-            loaded,
-            constraint=constraint,
-            target=target or ALL_TARGETS,
-            weights=weights,
-            lower=0.0 if lower is None else lower,
-            upper=1.0 if upper is None else upper,
-            draws=draws,
-            seed=seed,
-            search_draws=search_draws,
-            maxiter=maxiter,
-            model=model,
+    target_dir = out if out is not None else default_out("budget", scenario)
+    with claimed_out(target_dir):
+        loaded = _load(scenario, model)
+        with _errors():
+            weights = load_objective(objective, loaded.targets) if objective is not None else None
+            result = solve_budget(
+                loaded,
+                constraint=constraint,
+                target=target or ALL_TARGETS,
+                weights=weights,
+                lower=0.0 if lower is None else lower,
+                upper=1.0 if upper is None else upper,
+                draws=draws,
+                seed=seed,
+                search_draws=search_draws,
+                maxiter=maxiter,
+                model=model,
+            )
+        t = TEXT[language]
+        objective_text = (
+            t["weighted"]
+            if result.weights is not None
+            else target_label(result.objective, loaded.targets, language)
         )
-    t = TEXT[language]
-    objective_text = (
-        t["weighted"]
-        if result.weights is not None
-        else target_label(result.objective, loaded.targets, language)
-    )
-    shares = result.shares_table()
-    numbers = {
-        "objective": objective_text,
-        "base": percent(result.baseline.value),
-        "base_low": percent(result.baseline.low),
-        "base_high": percent(result.baseline.high),
-        "best": percent(result.best.value),
-        "best_low": percent(result.best.low),
-        "best_high": percent(result.best.high),
-        "diff": points(result.difference.value),
-        "diff_low": points(result.difference.low),
-        "diff_high": points(result.difference.high),
-    }
-    summary = t["budget_result"].format(**numbers)
-    title = t["budget_title"].format(**numbers)
-    subtitle = t["budget_subtitle"].format(**numbers)
-    figure = budget_chart(shares, language, f"{title}\n{subtitle}")
-    targets_table = result.targets_table()
-    targets_table.insert(1, "objective", result.objective)
-    written = _write(
-        out if out is not None else default_out("budget", scenario),
-        {
-            "budget.csv": _csv(shares),
-            "budget_targets.csv": _csv(targets_table),
-            "budget.png": _png(figure),
-        },
-    )
+        shares = result.shares_table()
+        numbers = {
+            "objective": objective_text,
+            "base": percent(result.baseline.value),
+            "base_low": percent(result.baseline.low),
+            "base_high": percent(result.baseline.high),
+            "best": percent(result.best.value),
+            "best_low": percent(result.best.low),
+            "best_high": percent(result.best.high),
+            "diff": points(result.difference.value),
+            "diff_low": points(result.difference.low),
+            "diff_high": points(result.difference.high),
+        }
+        summary = t["budget_result"].format(**numbers)
+        title = t["budget_title"].format(**numbers)
+        subtitle = t["budget_subtitle"].format(**numbers)
+        figure = budget_chart(shares, language, f"{title}\n{subtitle}")
+        targets_table = result.targets_table()
+        targets_table.insert(1, "objective", result.objective)
+        written = _write(
+            target_dir,
+            {
+                "budget.csv": _csv(shares),
+                "budget_targets.csv": _csv(targets_table),
+                "budget.png": _png(figure),
+            },
+        )
     display = pd.DataFrame(
         {
             t["share"]: [

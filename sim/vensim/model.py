@@ -33,13 +33,14 @@ import numpy as np
 
 from sim.atomic import atomic_write_bytes
 from sim.errors import ModelError
-from sim.paths import REPO_ROOT
+from sim.paths import HOME_ENV_VAR, MODEL_DIR
 
 if TYPE_CHECKING:
     from pysd.py_backend.model import Model
 
-#: Model file used when no path is given (overridden by the ``INNOSIM_MODEL`` variable).
-DEFAULT_MODEL_PATH: Path = REPO_ROOT / "model" / "innovation_ecosystem.mdl"
+#: Model file used when no path is given: in the resource root's ``model/`` (``sim.paths``:
+#: ``$INNOSIM_HOME``, the checkout or the packaged copy), overridden by ``$INNOSIM_MODEL``.
+DEFAULT_MODEL_PATH: Path = MODEL_DIR / "innovation_ecosystem.mdl"
 
 #: Environment variable naming another model file to use by default.
 MODEL_ENV_VAR = "INNOSIM_MODEL"
@@ -96,7 +97,13 @@ def default_model_path() -> Path:
 def _resolve(path: str | os.PathLike[str] | None) -> Path:
     model_path = default_model_path() if path is None else Path(path)
     if not model_path.is_file():
-        raise ModelError(f"Vensim model file not found: {model_path}")
+        hint = ""
+        if path is None:
+            hint = (
+                f" (the default model; set {MODEL_ENV_VAR} to a .mdl file, or {HOME_ENV_VAR} to"
+                " a directory holding model/, scenarios/ and data/)"
+            )
+        raise ModelError(f"Vensim model file not found: {model_path}{hint}")
     if model_path.suffix.lower() != ".mdl":
         raise ModelError(f"not a Vensim model (expected a .mdl file): {model_path}")
     return model_path

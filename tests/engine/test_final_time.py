@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sim.engine import EngineError, TimePath, compile_model, simulate
-from sim.ensemble import simulate_draws
+from sim.engine.runner import run_draws
 
 OUTPUTS = ["High Tech Enterprises", "Technology Contract Turnover", "RD Intensity", "GDP"]
 CONSTANTS = ["Fund Leverage Ratio", "Base HTE Conversion Rate", "Contract Reporting Delay"]
@@ -158,17 +158,17 @@ def test_bad_final_time_is_refused(real_model: Path, final_time: object, message
         compiled.times(final_time=final_time)  # type: ignore[arg-type]
 
 
-def test_simulate_draws_stops_early_in_chunks(real_model: Path) -> None:
+def test_run_draws_stops_early_in_chunks(real_model: Path) -> None:
     compiled = compile_model(real_model)
     n = 11
     drawn = _params(n, seed=5)
     fixed = {"Fund Leverage Ratio": 2.5}
     drawn.pop("Fund Leverage Ratio")
     finished: list[int] = []
-    times, values = simulate_draws(
+    times, values = run_draws(
         compiled, n, fixed, drawn, OUTPUTS, chunk_size=4, progress=finished.append, final_time=2023
     )
-    full_times, full = simulate_draws(compiled, n, fixed, drawn, OUTPUTS)
+    full_times, full = run_draws(compiled, n, fixed, drawn, OUTPUTS)
     assert finished == [4, 4, 3]
     assert list(times) == list(range(2015, 2024))
     assert np.array_equal(times, full_times[: times.size])
