@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from sim.errors import InnosimError
+from sim.errors import OutputError
 
 try:
     import fcntl
@@ -39,10 +39,6 @@ MARK = "innosim"
 STALE_AGE = 24 * 3600
 #: Free space (bytes) below which a file system counts as full before anything is run.
 MIN_FREE_BYTES = 1 << 20
-
-
-class OutputError(InnosimError):
-    """An output directory cannot be used, or writing into it failed (nothing written)."""
 
 
 def _mode_for(path: Path) -> int:

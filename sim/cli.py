@@ -10,10 +10,15 @@ import typer
 
 from sim.commands.common import (
     DrawsOption,
+    ExecutorChoice,
+    ExecutorOption,
     Lang,
     ModelOption,
+    SchedulerOption,
     SeedOption,
+    WorkersOption,
     claimed_out,
+    executor_from,
     exit_on_error,
     fail,
     monte_carlo_or_exit,
@@ -127,7 +132,7 @@ def sketch(
     ] = None,
 ) -> None:
     """Regenerate the model's Vensim sketch (one view per sector) from its equations."""
-    from sim.paths import REPO_ROOT
+    from sim.paths import CHECKOUT_ROOT
     from sim.vensim import default_model_path
     from sim.vensim.sketch import render_previews, sketch_is_current, update_sketch
 
@@ -140,7 +145,10 @@ def sketch(
             typer.echo(f"{model_path}: sketch is current")
             return
         changed = update_sketch(model_path)
-        written = render_previews(model_path, previews or REPO_ROOT / "docs" / "model")
+        # the previews belong to a checkout's docs; an installed package writes them here
+        written = render_previews(
+            model_path, previews or (CHECKOUT_ROOT or Path.cwd()) / "docs" / "model"
+        )
     except InnosimError as exc:
         raise fail(exc) from None
     typer.echo(f"{model_path}: sketch {'updated' if changed else 'was current'}")
@@ -193,6 +201,9 @@ def run(
         ),
     ] = None,
     lang: Annotated[Lang, typer.Option("--lang", help="Language of labels.")] = Lang.zh,
+    executor: ExecutorOption = ExecutorChoice.serial,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
     model: ModelOption = None,
 ) -> None:
     """Monte Carlo run of a scenario: how likely is each target? Writes ensemble.nc,
@@ -210,6 +221,7 @@ def run(
     with claimed_out(target_dir), exit_on_error():
         loaded = load_scenario(scenario, model=model)
         settings = monte_carlo_or_exit(loaded, draws, seed)
+        runner = executor_from(executor, workers, scheduler)
         history = load_observed(loaded.history, model=model, note=note) if loaded.history else None
         with typer.progressbar(
             length=settings.draws, label=f"{scenario.name}", file=sys.stderr
@@ -221,6 +233,7 @@ def run(
                 progress=bar.update,
                 model=model,
                 extra_outputs=[] if history is None else list(dict.fromkeys(history["variable"])),
+                executor=runner,
             )
         title = loaded.title.text(language) if loaded.title else scenario.stem
         description = loaded.description.text(language) if loaded.description else ""

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis import sensitivity as sa
-from sim.analysis.targets import met
+from sim.analysis.targets import check_finite, met
 from sim.engine import CompiledModel, TimePath, compile_model
 from sim.engine.runner import (
     DEFAULT_CHUNK_SIZE,
@@ -100,6 +100,15 @@ def target_values(
         progress=progress,
         columns=keep,
     )
+    constants = {name: v for name, v in drawn.items() if not isinstance(v, TimePath)}
+    for name, kept in keep.items():
+        check_finite(
+            {name: kept_values[name]},
+            times[kept],
+            {name: v for name, v in fixed.items() if not isinstance(v, TimePath)},
+            constants,
+            defaults=compiled.constants,
+        )
     values = {
         target.name: kept_values[target.variable][
             :, keep[target.variable].index(columns[target.name])
@@ -260,6 +269,7 @@ def run_discovery(
     model: str | Path | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: Progress | None = None,
+    executor: Executor = SERIAL,
 ) -> DiscoveryRun:
     """PRIM box of the draws of ``scenario`` that reach (or, ``missed``, miss) ``target``.
 
@@ -284,6 +294,7 @@ def run_discovery(
         settings.draws,
         chunk_size,
         progress,
+        executor,
     )[chosen.name]
     reached = met(chosen, values)
     columns = pd.DataFrame(inputs.drawn, index=np.arange(settings.draws))

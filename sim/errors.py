@@ -46,3 +46,15 @@ class ScenarioError(InnosimError, ValueError):
         if self.field:
             return f"{where}: field '{self.field}': {self.message}"
         return f"{where}: {self.message}"
+
+
+class OutputError(InnosimError):
+    """An output directory cannot be used, or writing into it failed (nothing written)."""
+
+
+class NonFiniteResultError(InnosimError, ValueError):
+    """A simulation gave NaN or an infinite value: no probability is computed from it."""
+
+
+class SamplingError(InnosimError, ValueError):
+    """The draws asked for cannot be made (e.g. too few to induce the scenario's correlations)."""

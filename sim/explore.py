@@ -44,7 +44,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import xarray as xr
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scipy import stats
 
@@ -58,7 +57,7 @@ from sim.analysis.explore import (
     solve_threshold,
 )
 from sim.analysis.lever_effects import lever_effects
-from sim.analysis.targets import met
+from sim.analysis.targets import check_finite, met
 from sim.engine import CompiledModel, compile_model
 from sim.engine.runner import (
     DEFAULT_CHUNK_SIZE,
@@ -76,7 +75,7 @@ from sim.ensemble import (
 )
 from sim.errors import InnosimError, ScenarioError
 from sim.modelinfo import did_you_mean, unknown_name
-from sim.scenario import Constraint, MonteCarlo, Scenario, Target, node_line
+from sim.scenario import Constraint, MonteCarlo, Scenario, Target, node_line, read_yaml
 from sim.vensim import ModelVariable, model_documentation, model_structure
 
 #: ``--rebalance`` value that scales the other members of a constraint together.
@@ -394,7 +393,7 @@ class Explorer:
             params = {name: draw_take(v, draw) for name, v in self.inputs.per_draw.items()}
             return params | {name: a[setting] for name, a in arrays.items()}
 
-        _, values = run_draws(
+        times, values = run_draws(
             self.compiled,
             n_settings * n,
             fixed,
@@ -404,6 +403,19 @@ class Explorer:
             executor=self.executor,
             columns=columns,
         )
+        if not all(np.isfinite(array).all() for array in values.values()):
+            row = np.arange(n_settings * n)
+            drawn = {name: np.asarray(v)[row % n] for name, v in self.inputs.drawn.items()}
+            drawn |= {name: a[row // n] for name, a in arrays.items()}
+            levers = {name: fixed[name] for name in self.scenario.levers if name in fixed}
+            for name, kept in columns.items():
+                check_finite(
+                    {name: values[name]},
+                    times[list(kept)],
+                    levers,
+                    drawn,
+                    defaults=self.compiled.constants,
+                )
         return n_settings, values
 
     @staticmethod
@@ -515,8 +527,10 @@ def compare_scenarios(
     sampler: str | None = None,
     model: str | Path | None = None,
     progress: Callable[[int], None] | None = None,
+    executor: Executor = SERIAL,
 ) -> Comparison:
-    """Run every scenario on common random numbers, judged by the first one's targets."""
+    """Run every scenario on common random numbers, judged by the first one's targets (the
+    chunks on ``executor``)."""
     if len(scenarios) < 2:
         raise ExploreError("at least two scenarios are needed for a comparison")
     settings, notes = common_settings(scenarios, draws, seed, sampler)
@@ -541,6 +555,7 @@ def compare_scenarios(
                 settings.sampler,
                 progress=progress,
                 model=model,
+                executor=executor,
             )
         )
     return Comparison(results=results, settings=settings, targets=targets, notes=notes)
@@ -611,6 +626,7 @@ def sweep_levers(
     seed: int | None = None,
     sampler: str | None = None,
     model: str | Path | None = None,
+    executor: Executor = SERIAL,
 ) -> Sweep:
     """Probability of every target over a grid of one or two levers, on the same draws at
     every grid point (checked: constants, not uncertain, ranges inside the Vensim limits,
@@ -636,7 +652,9 @@ def sweep_levers(
             "--lever",
         )
     settings |= rebalanced_settings(scenario, compiled, settings, rebalance)
-    explorer = Explorer(scenario, draws=draws, seed=seed, sampler=sampler, model=model)
+    explorer = Explorer(
+        scenario, draws=draws, seed=seed, sampler=sampler, model=model, executor=executor
+    )
     return Sweep(
         levers=infos,
         axes=axes,
@@ -979,6 +997,7 @@ def solve_lever(
     model: str | Path | None = None,
     grid_points: int = 11,
     xtol: float | None = None,
+    executor: Executor = SERIAL,
 ) -> LeverSolution:
     """The least (or greatest, when the probability falls with the lever) value of ``lever``
     at which ``P(target met) >= level``, on common random numbers (see
@@ -1006,7 +1025,9 @@ def solve_lever(
     check_range(info, low, high)
     probe = {lever: np.array([low, high])}
     rebalanced_settings(scenario, compiled, probe, rebalance)  # fails early, before any run
-    explorer = Explorer(scenario, draws=draws, seed=seed, sampler=sampler, model=model)
+    explorer = Explorer(
+        scenario, draws=draws, seed=seed, sampler=sampler, model=model, executor=executor
+    )
 
     def settings_at(values: np.ndarray) -> dict[str, np.ndarray]:
         settings = {lever: values}
@@ -1040,16 +1061,11 @@ def load_objective(path: str | Path, targets: Sequence[Target]) -> dict[str, flo
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
     except OSError as exc:
         raise ObjectiveError(path, f"cannot be read: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise ObjectiveError(path, f"not UTF-8 text ({exc.reason})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise ObjectiveError(path, f"invalid YAML: {exc}", line=line) from None
+    root, data = read_yaml(path, text, ObjectiveError)  # bounded, standard tags only
     if not isinstance(data, dict):
         raise ObjectiveError(path, "expected a mapping 'weights: {target name: weight, ...}'")
     try:
@@ -1233,6 +1249,7 @@ def solve_budget(
     maxiter: int = 40,
     temperature: float = TEMPERATURE,
     model: str | Path | None = None,
+    executor: Executor = SERIAL,
 ) -> Budget:
     """Split a constraint's members (the budget shares) to maximise the probability of a
     target (``all``: every target in the same draw) or a weighted mean of the targets'
@@ -1320,6 +1337,7 @@ def solve_budget(
         seed=search_seed,
         sampler="lhs" if settings.sampler == "sobol" else settings.sampler,
         model=model,
+        executor=executor,
     )
     selected = (
         [t for t in scenario.targets if weights.get(t.name, 0) > 0]
@@ -1357,7 +1375,12 @@ def solve_budget(
         maxiter=maxiter,
     )
     final = Explorer(
-        scenario, draws=settings.draws, seed=settings.seed, sampler=settings.sampler, model=model
+        scenario,
+        draws=settings.draws,
+        seed=settings.seed,
+        sampler=settings.sampler,
+        model=model,
+        executor=executor,
     )
     both = final.hits(
         {m: np.array([baseline_shares[j], search.shares[j]]) for j, m in enumerate(members)}

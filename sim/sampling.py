@@ -47,6 +47,8 @@ import pandas as pd
 from scipy import linalg, stats
 from scipy.stats import qmc
 
+from sim.errors import SamplingError
+
 if TYPE_CHECKING:
     from sim.scenario import Correlation, DistributionBase, ProcessBase
 
@@ -134,7 +136,10 @@ def iman_conover(u: np.ndarray, target: np.ndarray) -> np.ndarray:
     """
     n, k = u.shape
     if n <= k:
-        raise ValueError(f"inducing correlations among {k} uncertainties needs more than {k} draws")
+        raise SamplingError(
+            f"inducing the correlations among {k} uncertainties needs more than {k} draws "
+            f"(got {n}); give --draws {k + 1} or more"
+        )
     ranks = stats.rankdata(u, axis=0, method="ordinal")
     scores = stats.norm.ppf(ranks / (n + 1))
     q = linalg.cholesky(np.corrcoef(scores, rowvar=False), lower=True)

@@ -23,9 +23,10 @@ import pytest
 from typer.testing import CliRunner
 
 import sim.atomic as atomic
-from sim.analysis.targets import NonFiniteResultError, check_finite
-from sim.atomic import OutputError, claimed_output_dir, staged_output_dir
+from sim.analysis.targets import check_finite
+from sim.atomic import claimed_output_dir, staged_output_dir
 from sim.cli import app
+from sim.errors import NonFiniteResultError, OutputError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ECONOMY = FIXTURES / "economy.mdl"

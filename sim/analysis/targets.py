@@ -11,7 +11,7 @@ import pandas as pd
 import xarray as xr
 from scipy import stats
 
-from sim.errors import InnosimError
+from sim.errors import NonFiniteResultError
 from sim.results import at_year
 from sim.scenario import Target
 
@@ -34,10 +34,6 @@ TARGET_COLUMNS = [
 HUGE = 1e100
 #: Ratio to the model's default from which an input is named as a likely cause.
 FAR_FROM_DEFAULT = 1e6
-
-
-class NonFiniteResultError(InnosimError, ValueError):
-    """A simulation gave NaN or an infinite value: no probability is computed from it."""
 
 
 def _number(value: object) -> str:

@@ -14,6 +14,7 @@ from sim.errors import InnosimError
 from sim.paths import DEFAULT_SCENARIO_PATH
 
 if TYPE_CHECKING:
+    from sim.engine.runner import Executor
     from sim.scenario import MonteCarlo, Scenario
 
 #: Exit code for bad input (unreadable scenario or model, bad option value).
@@ -49,6 +50,48 @@ DrawsOption = Annotated[
 SeedOption = Annotated[
     int | None, typer.Option("--seed", min=0, help="Random seed (default: the scenario's).")
 ]
+
+
+class ExecutorChoice(StrEnum):
+    """Where the draws run (``sim.engine.runner.Executor``)."""
+
+    serial = "serial"
+    processes = "processes"
+    dask = "dask"
+
+
+ExecutorOption = Annotated[
+    ExecutorChoice,
+    typer.Option(
+        "--executor",
+        help="Where the draws run: here (serial), in local worker processes, or on Dask "
+        "(an existing cluster with --scheduler, else a local one). Results are the same.",
+    ),
+]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option("--workers", min=1, help="Worker processes (default: the number of CPUs)."),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786 "
+        "(with --executor dask).",
+    ),
+]
+
+
+def executor_from(kind: ExecutorChoice, workers: int | None, scheduler: str | None) -> Executor:
+    """The ``Executor`` of the command's options (a bad combination: exit 2)."""
+    from sim.engine.runner import Executor
+
+    if scheduler is not None and kind is not ExecutorChoice.dask:
+        raise typer.BadParameter("goes with --executor dask", param_hint="--scheduler")
+    if workers is not None and kind is ExecutorChoice.serial:
+        raise typer.BadParameter("goes with --executor processes or dask", param_hint="--workers")
+    return Executor(kind.value, workers=workers, scheduler=scheduler)
 
 
 def output_dir(text: str) -> Path:
@@ -91,7 +134,8 @@ def claimed_out(out: Path) -> Iterator[Path]:
     """Hold output directory ``out`` for the command (``sim.atomic.claimed_output_dir``:
     checked, locked against other runs, stale staging removed) before anything is run; a
     refusal exits with code 2. Yields its resolved path."""
-    from sim.atomic import OutputError, claimed_output_dir
+    from sim.atomic import claimed_output_dir
+    from sim.errors import OutputError
 
     with contextlib.ExitStack() as stack:
         try:

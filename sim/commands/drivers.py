@@ -13,12 +13,17 @@ import typer
 
 from sim.commands.common import (
     DEFAULT_SCENARIO,
+    ExecutorChoice,
+    ExecutorOption,
     Lang,
     LangOption,
     ModelOption,
     OutOption,
     ScenarioArgument,
+    SchedulerOption,
+    WorkersOption,
     claimed_out,
+    executor_from,
     fail,
 )
 from sim.errors import InnosimError
@@ -131,6 +136,9 @@ def sensitivity(
     ] = 10,
     out: OutOption = None,
     lang: LangOption = Lang.zh,
+    executor: ExecutorOption = ExecutorChoice.serial,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
     model: ModelOption = None,
 ) -> None:
     """Global sensitivity of each target (its value, and reaching it) to every uncertainty
@@ -161,7 +169,13 @@ def sensitivity(
             runs = design_size(method.value, n, len(loaded.uncertainties))
             with typer.progressbar(length=runs, label=scenario.name, file=sys.stderr) as bar:
                 result = run_sensitivity(
-                    loaded, method.value, n, seed, model=model, progress=bar.update
+                    loaded,
+                    method.value,
+                    n,
+                    seed,
+                    model=model,
+                    progress=bar.update,
+                    executor=executor_from(executor, workers, scheduler),
                 )
             written = []
             with staged_output_dir(target_dir) as stage:
@@ -261,6 +275,9 @@ def discover(
     ] = None,
     out: OutOption = None,
     lang: LangOption = Lang.zh,
+    executor: ExecutorOption = ExecutorChoice.serial,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
     model: ModelOption = None,
 ) -> None:
     """Scenario discovery with PRIM: the box of uncertainty ranges where the target is
@@ -302,6 +319,7 @@ def discover(
                         box=box,
                         model=model,
                         progress=bar.update,
+                        executor=executor_from(executor, workers, scheduler),
                     )
             except ValidationError as exc:
                 problem = "; ".join(error["msg"] for error in exc.errors())

@@ -20,13 +20,18 @@ import typer
 from sim.commands.common import (
     DEFAULT_SCENARIO,
     DrawsOption,
+    ExecutorChoice,
+    ExecutorOption,
     Lang,
     LangOption,
     ModelOption,
     OutOption,
     ScenarioArgument,
+    SchedulerOption,
     SeedOption,
+    WorkersOption,
     claimed_out,
+    executor_from,
     fail,
 )
 from sim.errors import InnosimError
@@ -36,6 +41,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
+    from sim.engine.runner import Executor
     from sim.explore import LeverRange
     from sim.scenario import Language, MonteCarlo, Scenario
 
@@ -183,6 +189,9 @@ def compare(
     seed: SeedOption = None,
     out: OutOption = None,
     lang: LangOption = Lang.zh,
+    executor: ExecutorOption = ExecutorChoice.serial,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
     model: ModelOption = None,
 ) -> None:
     """Compare scenarios on common random numbers: each target's probability per scenario and
@@ -205,7 +214,13 @@ def compare(
         if len(set(names)) != len(names):
             names = [str(path) for path in scenarios]
         with _errors():
-            comparison = compare_scenarios(loaded, draws, seed, model=model)
+            comparison = compare_scenarios(
+                loaded,
+                draws,
+                seed,
+                model=model,
+                executor=executor_from(executor, workers, scheduler),
+            )
         table = compare_table(comparison.results, names, comparison.targets)
         targets, settings = comparison.targets, comparison.settings
         titles = [
@@ -278,6 +293,9 @@ def sweep(
     seed: SeedOption = None,
     out: OutOption = None,
     lang: LangOption = Lang.zh,
+    executor: ExecutorOption = ExecutorChoice.serial,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
     model: ModelOption = None,
 ) -> None:
     """Probability of each target along one lever (curves with 95 % bands) or over two (heat
@@ -300,7 +318,13 @@ def sweep(
         with _errors():
             keys = [check_target(loaded, name) for name in target or []] or None
             result = sweep_levers(
-                loaded, ranges, list(rebalance or []), draws=draws, seed=seed, model=model
+                loaded,
+                ranges,
+                list(rebalance or []),
+                draws=draws,
+                seed=seed,
+                model=model,
+                executor=executor_from(executor, workers, scheduler),
             )
         table = result.table()
         names = [r.name for r in ranges]
@@ -423,6 +447,9 @@ def solve(
     seed: SeedOption = None,
     out: OutOption = None,
     lang: LangOption = Lang.zh,
+    executor: ExecutorOption = ExecutorChoice.serial,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
     model: ModelOption = None,
 ) -> None:
     """What would it take? The least (or greatest) lever value within its plausible policy
@@ -454,6 +481,7 @@ def solve(
             out,
             lang.value,
             model,
+            executor_from(executor, workers, scheduler),
         )
         return
     for flag, given in (
@@ -490,6 +518,7 @@ def solve(
                 seed=seed,
                 model=model,
                 grid_points=grid,
+                executor=executor_from(executor, workers, scheduler),
             )
         record = answer.record()
         curve = answer.curve()
@@ -531,6 +560,7 @@ def _solve_budget(
     out: Path | None,
     language: Language,
     model: Path | None,
+    executor: Executor,
 ) -> None:
     import pandas as pd
 
@@ -558,6 +588,7 @@ def _solve_budget(
                 search_draws=search_draws,
                 maxiter=maxiter,
                 model=model,
+                executor=executor,
             )
         t = TEXT[language]
         objective_text = (

@@ -101,3 +101,27 @@ def test_task_map_keeps_the_order(executor):
     # a function importable by name in the workers (a test module's is not)
     with task_map(executor) as mapper:
         assert list(mapper(math.factorial, range(7))) == [1, 1, 2, 6, 24, 120, 720]
+
+
+def test_the_executor_options_of_the_commands(tmp_path, real_model):
+    from typer.testing import CliRunner
+
+    from sim.cli import app
+
+    fixture = Path(__file__).parents[1] / "fixtures" / "calibration_small.yaml"
+    base = ["run", str(fixture), "--draws", "40", "--lang", "en"]
+    runner = CliRunner()
+    serial = runner.invoke(app, [*base, "--out", str(tmp_path / "serial")])
+    parallel = runner.invoke(
+        app, [*base, "--executor", "processes", "--workers", "2", "--out", str(tmp_path / "p")]
+    )
+    assert serial.exit_code == 0 and parallel.exit_code == 0, parallel.output
+    assert (tmp_path / "serial" / "targets.csv").read_text() == (
+        tmp_path / "p" / "targets.csv"
+    ).read_text()
+    wrong = runner.invoke(app, [*base, "--scheduler", "tcp://127.0.0.1:8786"])
+    assert wrong.exit_code == 2 and "--executor dask" in wrong.output
+    wrong = runner.invoke(app, [*base, "--workers", "2"])
+    assert wrong.exit_code == 2 and "--executor processes or dask" in wrong.output
+    for command in ("compare", "sweep", "solve", "sensitivity", "discover"):
+        assert "--executor" in runner.invoke(app, [command, "--help"]).output, command

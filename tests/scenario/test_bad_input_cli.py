@@ -68,7 +68,7 @@ def test_a_symlink_loop_is_refused(
     scenario = tmp_path / "child.yaml"
     scenario.write_text(text.format(loop=loop, baseline=BASELINE), encoding="utf-8")
     refused(
-        ["run", str(scenario), "--draws", "8"],
+        ["run", str(scenario), "--draws", "16"],
         tmp_path,
         f"child.yaml:{line}: field '{field}'",
         f"{loop} is a symbolic link loop",
@@ -79,7 +79,7 @@ def test_a_symlink_loop_is_refused(
 def test_a_scenario_that_is_a_symlink_loop_is_refused(tmp_path: Path, real_model: Path) -> None:
     loop = symlink_loop(tmp_path, "scenario.yaml")
     refused(
-        ["run", str(tmp_path / loop), "--draws", "8"],
+        ["run", str(tmp_path / loop), "--draws", "16"],
         tmp_path,
         "scenario.yaml: symbolic link loop",
         "expected a YAML scenario file",
@@ -89,7 +89,7 @@ def test_a_scenario_that_is_a_symlink_loop_is_refused(tmp_path: Path, real_model
 def test_observed_file_that_is_a_symlink_loop_is_refused(tmp_path: Path, real_model: Path) -> None:
     loop = symlink_loop(tmp_path, "observed.csv")
     refused(
-        ["assess", str(BASELINE), "--observed", str(tmp_path / loop), "--draws", "8"],
+        ["assess", str(BASELINE), "--observed", str(tmp_path / loop), "--draws", "16"],
         tmp_path,
         "observed.csv: symbolic link loop",
         "expected an observed-data CSV",
@@ -106,7 +106,7 @@ def test_a_runs_ensemble_is_not_a_posterior(tmp_path: Path, real_model: Path) ->
     scenario = tmp_path / "child.yaml"
     scenario.write_text(f"extends: {BASELINE}\nposterior: run/ensemble.nc\n", encoding="utf-8")
     refused(
-        ["run", str(scenario), "--draws", "8"],
+        ["run", str(scenario), "--draws", "16"],
         tmp_path,
         "child.yaml:2: field 'posterior'",
         "ensemble.nc is the ensemble of a run (`innosim run` writes ensemble.nc), not a posterior",
@@ -115,9 +115,9 @@ def test_a_runs_ensemble_is_not_a_posterior(tmp_path: Path, real_model: Path) ->
 
 
 COMMANDS = {
-    "assess": ["--draws", "8"],
+    "assess": ["--draws", "16"],
     "calibrate": ["--draws", "64"],
-    "backtest": ["--origin", "2022", "--draws", "8"],
+    "backtest": ["--origin", "2022", "--draws", "16"],
 }
 
 
@@ -155,4 +155,14 @@ def test_a_history_with_a_header_only_is_refused(tmp_path: Path, real_model: Pat
     (tmp_path / "history.csv").write_text(HEADER, encoding="utf-8")
     scenario = tmp_path / "child.yaml"
     scenario.write_text(f"extends: {BASELINE}\nhistory: history.csv\n", encoding="utf-8")
-    refused(["run", str(scenario), "--draws", "8"], tmp_path, "history.csv:1: no data rows")
+    refused(["run", str(scenario), "--draws", "16"], tmp_path, "history.csv:1: no data rows")
+
+
+@pytest.mark.parametrize("command", ["run", "calibrate"])
+def test_too_few_draws_for_the_correlations_are_refused(tmp_path: Path, command: str) -> None:
+    refused(
+        [command, str(BASELINE), "--draws", "8"],
+        tmp_path,
+        "correlations among 8 uncertainties needs more than 8 draws",
+        "give --draws 9 or more",
+    )
