@@ -19,7 +19,13 @@ import contextlib
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Future,
+    ProcessPoolExecutor,
+    as_completed,
+    wait,
+)
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -30,6 +36,8 @@ from sim.errors import EngineError
 
 #: Draws simulated together; bounds memory (results are independent of it).
 DEFAULT_CHUNK_SIZE = 10_000
+#: Chunks handed to each local worker process at a time.
+IN_FLIGHT_PER_WORKER = 2
 
 Progress = Callable[[int], None]
 PerDraw = np.ndarray | TimePath
@@ -203,8 +211,17 @@ def run_draws(
     elif executor.kind == "processes":
         workers = min(executor.worker_count, len(chunks))
         with ProcessPoolExecutor(max_workers=workers, mp_context=_process_context()) as pool:
-            for index, result in enumerate(pool.map(_run_chunk, *zip(*tasks(), strict=True))):
-                store(index, result)
+            # a few chunks in flight: their parameters are pickled while others run, and
+            # memory holds a few chunks' parameters, not all of them
+            pending: dict[Future[dict[str, np.ndarray]], int] = {}
+            for index, task in enumerate(tasks()):
+                if len(pending) >= IN_FLIGHT_PER_WORKER * workers:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        store(pending.pop(future), future.result())
+                pending[pool.submit(_run_chunk, *task)] = index
+            for future in as_completed(pending):
+                store(pending[future], future.result())
     else:
         _run_on_dask(executor, list(tasks()), store)
     return times, values
