@@ -27,7 +27,6 @@ from sim.analysis.weighting import (
     normalised_weights,
     weighted_quantiles,
     weighted_target_table,
-    year_index,
 )
 from sim.calibration import Conditioned, condition, conditioned_ensembles, target_comparison
 from sim.engine import TimePath, compile_model
@@ -35,7 +34,7 @@ from sim.engine.runner import run_draws
 from sim.ensemble import scenario_inputs
 from sim.errors import InnosimError
 from sim.modelinfo import ModelInfo, model_info, unknown_name
-from sim.results import at_year, variable
+from sim.results import at_year, variable, year_index
 from sim.scenario import Scenario
 
 #: The lever searched by default, and the top of its default range (5× the plan's 2 % floor).

@@ -70,7 +70,7 @@ from sim.ensemble import (
 )
 from sim.errors import InnosimError
 from sim.posterior import PATH_SHOCK, PRIOR
-from sim.results import UNCERTAINTY, slug
+from sim.results import UNCERTAINTY, slug, year_index
 from sim.sampling import correlation_matrix, iman_conover, uniforms
 from sim.scenario import Choice, DistributionBase, MonteCarlo, Scenario, Target, scenario_digest
 from sim.vensim import ModelVariable, cache_root, model_documentation, model_structure
@@ -1064,7 +1064,7 @@ def synthetic_observations(
     rows = []
     for name in variables:
         for year in years:
-            true = float(values[name][0, int(np.flatnonzero(np.isclose(times, year))[0])])
+            true = float(values[name][0, year_index(times, year)])
             sd = max(abs(true) * relative_sd, 1e-12)
             rows.append(
                 {

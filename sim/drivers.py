@@ -43,6 +43,7 @@ from sim.engine.runner import (
     task_map,
 )
 from sim.ensemble import ExogenousSeries, monte_carlo_settings, scenario_inputs
+from sim.results import year_index
 from sim.scenario import Correlation, Scenario, Target
 from sim.vensim import model_documentation
 
@@ -77,13 +78,10 @@ def target_values(
     times = compiled.times()
     columns: dict[str, int] = {}
     for target in targets:
-        index = np.flatnonzero(np.isclose(times, target.year))
-        if index.size == 0:
-            raise ValueError(
-                f"target {target.name}: year {target.year} is not a saved time of the model "
-                f"({times[0]:g}-{times[-1]:g})"
-            )
-        columns[target.name] = int(index[0])
+        try:
+            columns[target.name] = year_index(times, target.year)
+        except KeyError as exc:
+            raise ValueError(f"target {target.name}: {exc.args[0]} of the model") from None
     keep: dict[str, list[int]] = {}
     for target in targets:
         kept = keep.setdefault(target.variable, [])

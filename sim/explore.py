@@ -75,6 +75,7 @@ from sim.ensemble import (
 )
 from sim.errors import InnosimError, ScenarioError
 from sim.modelinfo import did_you_mean, unknown_name
+from sim.results import year_index
 from sim.scenario import Constraint, MonteCarlo, Scenario, Target, node_line, read_yaml
 from sim.vensim import ModelVariable, model_documentation, model_structure
 
@@ -328,10 +329,10 @@ def rebalanced_settings(
 
 
 def _year_index(times: np.ndarray, year: int) -> int:
-    index = np.flatnonzero(np.isclose(times, year))
-    if index.size == 0:
-        raise ExploreError(f"year {year} is not a saved time ({times[0]:g}-{times[-1]:g})")
-    return int(index[0])
+    try:
+        return year_index(times, year)
+    except KeyError as exc:
+        raise ExploreError(str(exc.args[0])) from None
 
 
 class Explorer:

@@ -33,14 +33,25 @@ def variable(results: xr.Dataset, name: str) -> xr.DataArray:
     return results[key]
 
 
+def year_index(times: np.ndarray, year: float) -> int:
+    """Index of model time ``year`` in the save times ``times`` (``KeyError`` if not saved)."""
+    times = np.asarray(times, dtype=float)
+    index = np.flatnonzero(np.isclose(times, year))
+    if index.size == 0:
+        raise KeyError(f"year {year:g} is not a saved time ({times[0]:g}-{times[-1]:g})")
+    return int(index[0])
+
+
 def at_year(results: xr.Dataset, name: str, year: int) -> np.ndarray:
     """Values of ``name`` across draws at model time ``year`` (one value per draw)."""
     data = variable(results, name)
-    times = data["time"].to_numpy()
-    index = np.flatnonzero(np.isclose(times, year))
-    if index.size == 0:
-        raise KeyError(f"year {year} is not a saved time of {name!r} ({times[0]:g}-{times[-1]:g})")
-    return data.isel(time=int(index[0])).to_numpy()
+    try:
+        return data.sel(time=float(year)).to_numpy()
+    except KeyError:
+        times = data["time"].to_numpy()
+        raise KeyError(
+            f"year {year} is not a saved time of {name!r} ({times[0]:g}-{times[-1]:g})"
+        ) from None
 
 
 def names_with_role(results: xr.Dataset, role: str) -> list[str]:

@@ -20,19 +20,11 @@ import xarray as xr
 from scipy import stats
 
 from sim.analysis.targets import TARGET_COLUMNS, met, wilson_interval
-from sim.results import at_year, variable
+from sim.results import at_year, variable, year_index
 from sim.scenario import Target
 
 #: Columns of a weighted target table: ``TARGET_COLUMNS`` plus the ESS the interval uses.
 WEIGHTED_TARGET_COLUMNS = [*TARGET_COLUMNS, "ess"]
-
-
-def year_index(times: np.ndarray, year: int) -> int:
-    """Index of model time ``year`` in the save times ``times`` (``KeyError`` if not saved)."""
-    index = np.flatnonzero(np.isclose(np.asarray(times, dtype=float), year))
-    if index.size == 0:
-        raise KeyError(f"year {year} is not a saved time ({times[0]:g}-{times[-1]:g})")
-    return int(index[0])
 
 
 def standardised_residuals(
