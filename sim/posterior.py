@@ -26,6 +26,7 @@ with each resampled draw's conditioned path shocks (``PathShocks``).
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -110,6 +111,14 @@ def read_posterior(path: str | Path) -> PosteriorSample:
                 "symbolic link loop (the links lead back to themselves); expected a posterior.nc",
             ) from None
         raise PosteriorError(path, f"cannot be read: {exc.strerror or exc}") from None
+    return _read_posterior(str(path), hashlib.sha256(data).hexdigest())
+
+
+@functools.lru_cache(maxsize=4)
+def _read_posterior(path_text: str, sha256: str) -> PosteriorSample:
+    """``read_posterior`` of a file with these contents (cached by sha256: a run reads its
+    posterior for the draws, the paths and the provenance; the arrays are read-only)."""
+    path = Path(path_text)
     try:
         with xr.open_dataset(path) as dataset:
             dataset.load()
@@ -136,6 +145,7 @@ def read_posterior(path: str | Path) -> PosteriorSample:
             raise PosteriorError(
                 path, f"posterior sample of '{name}' must be finite numbers on dimension 'draw'"
             )
+        array.setflags(write=False)
         draws[name] = array
         distributions[name] = str(values.attrs.get("distribution", ""))
     shocks: dict[str, PathShocks] = {}
@@ -149,10 +159,11 @@ def read_posterior(path: str | Path) -> PosteriorSample:
                 path, f"shocks of path '{name}' must be finite numbers on (draw, year)"
             )
         years = dataset[values.dims[1]].to_numpy().astype(int)
+        array.setflags(write=False)
         shocks[name] = PathShocks(years, array, str(values.attrs.get("process", "")))
     return PosteriorSample(
         path=path,
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=sha256,
         draws=draws,
         distributions=distributions,
         attrs=dict(dataset.attrs),
