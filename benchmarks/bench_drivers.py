@@ -25,7 +25,7 @@ from sim.paths import DEFAULT_SCENARIO_PATH, REPO_ROOT
 
 GOAL_SECONDS = 60.0
 LAUNCH = (
-    "import typer; from sim.commands.drivers import register; "
+    "import typer; from sim.cli.driver_commands import register; "
     "app = typer.Typer(); register(app); app()"
 )
 COMMANDS = {
@@ -54,13 +54,13 @@ def _command_seconds(args: list[str], scenario: Path, repeats: int) -> tuple[flo
 
 
 def _sobol_phases(scenario_path: Path) -> dict[str, float]:
-    from sim.analysis import sensitivity as sa
-    from sim.drivers import DEFAULT_SAMPLES, target_values
+    from sim.analysis import sensitivity_indices as sa
     from sim.engine import compile_model
-    from sim.ensemble import monte_carlo_settings, scenario_inputs
+    from sim.engine.ensemble import monte_carlo_settings, scenario_inputs
     from sim.report.figures import figure_png
-    from sim.report.sensitivity import sensitivity_chart
+    from sim.report.sensitivity_charts import sensitivity_chart
     from sim.scenario import load_scenario
+    from sim.workflows.drivers import DEFAULT_SAMPLES, target_values
 
     phases: dict[str, float] = {}
     start = time.perf_counter()
@@ -72,7 +72,7 @@ def _sobol_phases(scenario_path: Path) -> dict[str, float]:
     uncertain, paths = sorted(scenario.uncertainties), sorted(scenario.paths)
     names = [*uncertain, *paths]
     start = time.perf_counter()
-    # as sim.drivers.sensitivity_analysis: each path is one input choosing a realisation
+    # as sim.workflows.drivers.sensitivity_analysis: each path is one input choosing a realisation
     unit = sa.design(names, "sobol", samples, scenario.monte_carlo.seed)
     drawn = sa.to_model_units(unit[:, : len(uncertain)], scenario.uncertainties, uncertain, "sobol")
     probabilities = sa.to_probabilities(unit[:, len(uncertain) :], "sobol")

@@ -4,7 +4,7 @@ Run: ``.venv/bin/python benchmarks/bench_engine.py [--sizes 1000 10000 100000]``
 
 Draws: every uncertain constant of ``scenarios/baseline.yaml`` as a per-draw array (uniform
 over its ``min``-``max`` range, or ±30 % of the default), its drivers and yearly paths as the
-commands build them (``sim.ensemble.scenario_inputs``: a per-draw time path each), the rest
+commands build them (``sim.engine.ensemble.scenario_inputs``: a per-draw time path each), the rest
 scalar; outputs: the scenario's ``outputs`` completed to 20 from a fixed list, at SAVEPER over
 the model's whole horizon.
 """
@@ -77,7 +77,7 @@ def _draws(ranges: dict[str, tuple[float, float]], n: int, seed: int) -> dict[st
 
 def _exogenous(compiled, scenario: Path, n: int, seed: int) -> dict:
     """The scenario's drivers and paths for ``n`` draws (time paths, per draw for a path)."""
-    from sim.ensemble import monte_carlo_settings, scenario_inputs
+    from sim.engine.ensemble import monte_carlo_settings, scenario_inputs
     from sim.scenario import load_scenario
 
     resolved = load_scenario(scenario)

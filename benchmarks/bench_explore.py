@@ -28,7 +28,7 @@ FLOOR = "Fiscal Innovation Share Floor"
 VARIANTS = ["fiscal_floor_9pct", "cultivation_doubled", "fund_leverage_high", "fund_leverage_low"]
 
 RUNNER = (
-    "import sys, typer; from sim.commands.explore import register; "
+    "import sys, typer; from sim.cli.policy_commands import register; "
     "app = typer.Typer(); register(app); app(sys.argv[1:], prog_name='innosim')"
 )
 

@@ -18,8 +18,8 @@ import time
 import numpy as np
 
 from sim.engine import compile_model
+from sim.engine.ensemble import monte_carlo_settings, scenario_inputs
 from sim.engine.runner import Executor, run_draws
-from sim.ensemble import monte_carlo_settings, scenario_inputs
 from sim.paths import DEFAULT_SCENARIO_PATH
 from sim.scenario import load_scenario
 

@@ -21,10 +21,10 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from sim.engine import compile_model, simulate
-from sim.ensemble import central_exogenous
-from sim.observed import load_observed
+from sim.engine.ensemble import central_exogenous
 from sim.paths import REPO_ROOT
 from sim.scenario import load_scenario
+from sim.scenario.observed import load_observed
 
 OBSERVED = REPO_ROOT / "data" / "observed" / "changzhi_2015_2020.csv"
 ASSUMED_RD_INTENSITY_2015 = 0.008

@@ -1,5 +1,5 @@
-"""``sim.assessment.derive_ratios``: R&D intensity derived from observed R&D expenditure and GDP
-where only the parts are observed, with its error propagated."""
+"""``sim.workflows.assess.derive_ratios``: R&D intensity derived from observed R&D expenditure and
+GDP where only the parts are observed, with its error propagated."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 
 import pandas as pd
 
-from sim.assessment import DERIVED_SOURCE, derive_ratios
+from sim.workflows.assess import DERIVED_SOURCE, derive_ratios
 
 VARIABLES = ["RD Intensity", "RD Expenditure", "GDP"]
 

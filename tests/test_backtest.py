@@ -1,6 +1,6 @@
-"""``innosim backtest`` (sim.backtest, sim.report.backtest): forecasts from origins scored
-against the later observations, on synthetic data generated from the model with a drawn truth;
-drivers imposed, not scored; bad origins refused; one run on the shipped data."""
+"""``innosim backtest`` (sim.workflows.backtest, sim.report.backtest_outputs): forecasts from
+origins scored against the later observations, on synthetic data generated from the model with a
+drawn truth; drivers imposed, not scored; bad origins refused; one run on the shipped data."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from sim.backtest import BACKTEST_COLUMNS, PRIOR, backtest
-from sim.calibration import synthetic_observations
-from sim.commands.calibration import register
-from sim.ensemble import run_ensemble
+from sim.cli.data_commands import register
+from sim.engine.ensemble import run_ensemble
 from sim.paths import REPO_ROOT
 from sim.results import at_year
 from sim.sampling import sample
 from sim.scenario import load_scenario
+from sim.workflows.backtest import BACKTEST_COLUMNS, PRIOR, backtest
+from sim.workflows.calibrate import synthetic_observations
 
 FIXTURE = Path(__file__).parent / "fixtures" / "calibration_small.yaml"
 OBSERVED = ["Innovation Carriers", "Technology Contract Turnover", "Effective Invention Patents"]

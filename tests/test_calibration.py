@@ -1,5 +1,5 @@
-"""sim.calibration and sim.assessment: conditioning on observations, checked against a known
-truth; refusals; the posterior file and runs that start from it."""
+"""sim.workflows.calibrate and sim.workflows.assess: conditioning on observations, checked against a
+known truth; refusals; the posterior file and runs that start from it."""
 
 from __future__ import annotations
 
@@ -11,9 +11,15 @@ import pytest
 import xarray as xr
 from scipy import stats
 
-from sim.analysis.weighting import weighted_quantiles
-from sim.assessment import assess
-from sim.calibration import (
+from sim.analysis.importance_weighting import weighted_quantiles
+from sim.engine.ensemble import monte_carlo_settings, run_ensemble
+from sim.errors import ScenarioError
+from sim.results import slug
+from sim.sampling import sample
+from sim.scenario import load_scenario
+from sim.scenario.posterior import read_posterior
+from sim.workflows.assess import assess
+from sim.workflows.calibrate import (
     SYNTHETIC_SOURCE,
     CalibrationError,
     condition,
@@ -22,12 +28,6 @@ from sim.calibration import (
     prior_uniforms,
     synthetic_observations,
 )
-from sim.ensemble import monte_carlo_settings, run_ensemble
-from sim.errors import ScenarioError
-from sim.posterior import read_posterior
-from sim.results import slug
-from sim.sampling import sample
-from sim.scenario import load_scenario
 
 FIXTURE = Path(__file__).parent / "fixtures" / "calibration_small.yaml"
 OBSERVED = ["Innovation Carriers", "Technology Contract Turnover", "Effective Invention Patents"]
@@ -290,7 +290,7 @@ def test_normal_scores_density_is_the_prior(scenario):
 
 
 def test_lever_changes_only_after_the_assessment_year(scenario, tmp_path):
-    from sim.assessment import lever_path
+    from sim.workflows.assess import lever_path
 
     default = lever_path(scenario, "Fiscal Innovation Share Floor", 0.05, 2023, 0.125)
     assert default(2015) == default(2023) == 0.02 and default(2023.125) == 0.05
@@ -330,7 +330,7 @@ def test_normal_score_values_match_the_exact_inverse_cdf(real_model):
 
 def test_conditioned_draws_carry_their_own_history_unless_the_scenario_anchors(scenario, tmp_path):
     from sim.engine import compile_model
-    from sim.ensemble import ANCHORING_SWITCH, scenario_inputs
+    from sim.engine.ensemble import ANCHORING_SWITCH, scenario_inputs
 
     compiled = compile_model()
     settings = monte_carlo_settings(scenario, 20, 1)
@@ -347,8 +347,8 @@ def test_conditioned_draws_carry_their_own_history_unless_the_scenario_anchors(s
 
 
 def test_normal_score_tables_are_cached_on_disk_and_recomputed_when_unreadable(real_model):
-    from sim.calibration import _score_table_row
     from sim.vensim import cache_root
+    from sim.workflows.calibrate import _score_table_row
 
     distribution = load_scenario(FIXTURE).uncertainties["Public Cost Per Carrier"]
     first = _score_table_row(distribution)

@@ -1,4 +1,4 @@
-"""``innosim calibrate`` and ``innosim assess`` (sim.commands.calibration): outputs, languages,
+"""``innosim calibrate`` and ``innosim assess`` (sim.cli.data_commands): outputs, languages,
 bad input (exit 2, naming the file, line, field or flag; nothing written)."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import typer
 import xarray as xr
 from typer.testing import CliRunner
 
-from sim.assessment import ASSESS_COLUMNS
-from sim.calibration import synthetic_observations
-from sim.commands.calibration import register
+from sim.cli.data_commands import register
 from sim.scenario import load_scenario
+from sim.workflows.assess import ASSESS_COLUMNS
+from sim.workflows.calibrate import synthetic_observations
 
 FIXTURE = Path(__file__).parent / "fixtures" / "calibration_small.yaml"
 OBSERVED = ["Innovation Carriers", "Technology Contract Turnover", "Effective Invention Patents"]

@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.analysis.discovery import BOX_COLUMNS
-from sim.analysis.sensitivity import table_columns
-from sim.drivers import find_target, run_discovery, run_sensitivity, target_values
+from sim.analysis.prim_boxes import BOX_COLUMNS
+from sim.analysis.sensitivity_indices import table_columns
 from sim.engine import compile_model
-from sim.ensemble import lever_params
+from sim.engine.ensemble import lever_params
 from sim.paths import DEFAULT_SCENARIO_PATH
 from sim.sampling import sample
 from sim.scenario import load_scenario
+from sim.workflows.drivers import find_target, run_discovery, run_sensitivity, target_values
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from sim.ensemble import run_ensemble
+from sim.engine.ensemble import run_ensemble
 from sim.paths import DEFAULT_SCENARIO_PATH
-from sim.report.bundle import ENSEMBLE_FILE, write_run_outputs
+from sim.report.run_outputs import ENSEMBLE_FILE, write_run_outputs
 from sim.results import OUTCOME, UNCERTAINTY, names_with_role, slug
 from sim.scenario import load_scenario
 

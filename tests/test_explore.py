@@ -7,11 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.analysis.compare import ALL_TARGETS, compare_table
-from sim.analysis.targets import met
+from sim.analysis.paired_difference import ALL_TARGETS, compare_table
+from sim.analysis.probabilities import met
 from sim.engine import compile_model
-from sim.ensemble import run_ensemble
-from sim.explore import (
+from sim.engine.ensemble import run_ensemble
+from sim.paths import DEFAULT_SCENARIO_PATH
+from sim.results import at_year
+from sim.scenario import load_scenario
+from sim.vensim import ModelVariable, model_documentation, model_structure
+from sim.workflows.explore import (
     NOT_WITHIN_PLAUSIBLE,
     NOT_WITHIN_SEARCHED,
     WITHIN_PLAUSIBLE,
@@ -27,10 +31,6 @@ from sim.explore import (
     solve_lever,
     sweep_levers,
 )
-from sim.paths import DEFAULT_SCENARIO_PATH
-from sim.results import at_year
-from sim.scenario import load_scenario
-from sim.vensim import ModelVariable, model_documentation, model_structure
 
 FLOOR = "Fiscal Innovation Share Floor"
 HTE = "high_tech_enterprises_2025"

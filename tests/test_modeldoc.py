@@ -10,14 +10,14 @@ from typer.testing import CliRunner
 
 from sim.cli import app
 from sim.errors import ModelError
-from sim.modeldoc import (
+from sim.vensim import VariableDoc, model_documentation
+from sim.vensim.variable_table import (
     BEGIN_MARKER,
     END_MARKER,
     render_variable_table,
     replace_table,
     update_variable_table,
 )
-from sim.vensim import VariableDoc, model_documentation
 
 runner = CliRunner()
 

@@ -1,4 +1,4 @@
-"""sim.observed: the observed-data CSV and its errors (file, line, column, expected)."""
+"""sim.scenario.observed: the observed-data CSV and its errors (file, line, column, expected)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from sim.errors import ScenarioError
-from sim.observed import COLUMNS, ObservedDataError, load_observed
 from sim.paths import REPO_ROOT
+from sim.scenario.observed import COLUMNS, ObservedDataError, load_observed
 
 OBSERVED = REPO_ROOT / "data" / "observed" / "changzhi_2015_2020.csv"
 HEADER = "# a comment\nvariable,year,value,sd,source\n"

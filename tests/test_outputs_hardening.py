@@ -23,7 +23,7 @@ import pytest
 from typer.testing import CliRunner
 
 import sim.atomic as atomic
-from sim.analysis.targets import check_finite
+from sim.analysis.probabilities import check_finite
 from sim.atomic import claimed_output_dir, staged_output_dir
 from sim.cli import app
 from sim.errors import NonFiniteResultError, OutputError

@@ -16,11 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.calibration import condition, conditioned_ensembles
-from sim.drivers import target_values
 from sim.engine import TimePath, compile_model
-from sim.engine.runner import draw_rows, draw_take
-from sim.ensemble import (
+from sim.engine.ensemble import (
     STEP_OFFSET,
     exogenous_series,
     monte_carlo_settings,
@@ -29,12 +26,15 @@ from sim.ensemble import (
     simulate_inputs,
     step_path,
 )
+from sim.engine.runner import draw_rows, draw_take
 from sim.errors import ScenarioError
-from sim.explore import ExploreError, Explorer, lever_info
-from sim.observed import ObservedDataError, driver_series, load_observed
 from sim.results import slug
 from sim.sampling import draw_path, path_shocks, sample
 from sim.scenario import AR1, LogAR1, load_scenario, scenario_digest, scenario_schema
+from sim.scenario.observed import ObservedDataError, driver_series, load_observed
+from sim.workflows.calibrate import condition, conditioned_ensembles
+from sim.workflows.drivers import target_values
+from sim.workflows.explore import ExploreError, Explorer, lever_info
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MODEL = FIXTURES / "economy.mdl"
@@ -601,8 +601,8 @@ def test_calibration_particles_carry_conditioned_path_shocks(scenario) -> None:
 
 
 def test_a_run_from_the_posterior_keeps_the_conditioned_paths(scenario, tmp_path) -> None:
-    from sim.calibration import posterior_dataset
-    from sim.posterior import read_posterior
+    from sim.scenario.posterior import read_posterior
+    from sim.workflows.calibrate import posterior_dataset
 
     data = pd.DataFrame(
         {
@@ -654,7 +654,7 @@ def test_shocks_drive_the_path_as_the_run_does(compiled, scenario):
 
 
 def test_sensitivity_treats_each_path_as_one_input(scenario) -> None:
-    from sim.drivers import run_sensitivity
+    from sim.workflows.drivers import run_sensitivity
 
     run = run_sensitivity(scenario, "sobol", 32, model=MODEL)
     assert set(run.table["parameter"]) == {*scenario.uncertainties, *scenario.paths}
@@ -667,7 +667,7 @@ def test_sensitivity_treats_each_path_as_one_input(scenario) -> None:
 
 
 def test_discovery_sees_each_paths_mean(scenario, results) -> None:
-    from sim.drivers import path_mean, run_discovery
+    from sim.workflows.drivers import path_mean, run_discovery
 
     found = run_discovery(scenario, "gdp_2025", draws=48, seed=3, model=MODEL)
     column = f"{COAL} (mean 2021-2030)"

@@ -6,7 +6,7 @@ from pathlib import Path
 import matplotlib
 from matplotlib.figure import Figure
 
-from sim.plotting import cjk_font_path, use_cjk_font
+from sim.report.fonts import cjk_font_path, use_cjk_font
 
 
 def test_use_cjk_font_is_idempotent() -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.ensemble import draw_uncertainties
+from sim.engine.ensemble import draw_uncertainties
 from sim.paths import DEFAULT_SCENARIO_PATH
 from sim.sampling import correlation_matrix, iman_conover, sample, to_frame
 from sim.scenario import (

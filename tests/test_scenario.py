@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from sim.errors import ScenarioError
-from sim.modelinfo import model_info
 from sim.paths import DEFAULT_SCENARIO_PATH, REPO_ROOT, SCENARIO_DIR
 from sim.scenario import (
     DISTRIBUTIONS,
@@ -22,6 +21,7 @@ from sim.scenario import (
     scenario_schema,
 )
 from sim.testing import BadScenario, bad_scenarios
+from sim.vensim.catalogue import model_info
 
 VARIABLES = ["High Tech Enterprises", "RD Intensity", "HTE Exits"]
 

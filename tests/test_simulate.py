@@ -6,9 +6,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim import simulate as sm
 from sim.report.console import display_width, format_table
 from sim.scenario import load_targets
+from sim.workflows import simulate as sm
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""sim.track_record: the backtest coverage that run's and assess's reports state."""
+"""sim.report.track_record: the backtest coverage that run's and assess's reports state."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.report.backtest import BACKTEST_CSV, BACKTEST_JSON
-from sim.track_record import default_backtest_dir, find_track_record, track_record_text
+from sim.report.backtest_outputs import BACKTEST_CSV, BACKTEST_JSON
+from sim.report.track_record import default_backtest_dir, find_track_record, track_record_text
 
 MODEL, SCENARIO = "a" * 64, "b" * 64
 
@@ -90,7 +90,7 @@ def test_run_states_the_track_record(tmp_path, monkeypatch, real_model):
 
 
 def test_history_consistency_is_said_for_prior_and_posterior_runs():
-    from sim.track_record import history_consistency_text
+    from sim.report.track_record import history_consistency_text
 
     prior = history_consistency_text(38, 100, (2015, 2020), False, "en")
     assert prior.startswith("38 of 100 draws (38%) reproduce the observed history of 2015–2020")

@@ -1,7 +1,7 @@
 """What each lever does: target medians and probabilities at the ends of its plausible range.
 
 Pure: the caller simulates (``values_at`` takes lever settings and returns each target's values
-per setting, as ``sim.explore.Explorer.values`` does); nothing here runs the model.
+per setting, as ``sim.workflows.explore.Explorer.values`` does); nothing here runs the model.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from sim.analysis.targets import met
+from sim.analysis.probabilities import met
 from sim.scenario import Target
 
 Settings = Mapping[str, np.ndarray]

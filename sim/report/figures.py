@@ -9,7 +9,7 @@ import pandas as pd
 import xarray as xr
 from matplotlib.figure import Figure
 
-from sim.plotting import use_cjk_font
+from sim.report.fonts import use_cjk_font
 from sim.results import variable
 from sim.scenario import Language, Target
 

@@ -200,7 +200,7 @@ def render_report(
     track_record: str = "",
 ) -> str:
     """The HTML text of the report: target table, the model's track record (a sentence,
-    ``sim.track_record``), fan charts (PNG bytes by target name, embedded), levers, drivers
+    ``sim.report.track_record``), fan charts (PNG bytes by target name, embedded), levers, drivers
     and paths, uncertainties and the run's provenance from ``results.attrs``."""
     t = TEXT[lang]
     attrs = results.attrs

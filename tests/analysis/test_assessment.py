@@ -1,4 +1,4 @@
-"""sim.analysis.assessment and sim.analysis.lever_search: the rules on hand-made cases."""
+"""sim.analysis.plan_tracking and sim.analysis.lever_bisection: the rules on hand-made cases."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import math
 import pandas as pd
 import pytest
 
-from sim.analysis.assessment import (
+from sim.analysis.lever_bisection import bisect_lever
+from sim.analysis.plan_tracking import (
     AT_RISK,
     NO_DATA,
     OFF_TRACK,
@@ -18,7 +19,6 @@ from sim.analysis.assessment import (
     track_status,
     track_target,
 )
-from sim.analysis.lever_search import bisect_lever
 from sim.scenario import Target
 
 LABEL = {"zh": "指标", "en": "indicator"}

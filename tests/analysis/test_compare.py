@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from sim.analysis.compare import (
+from sim.analysis.paired_difference import (
     ALL_TARGETS,
     COMPARE_COLUMNS,
     compare_table,
@@ -14,7 +14,7 @@ from sim.analysis.compare import (
     paired_difference_counts,
     wilson_interval,
 )
-from sim.analysis.targets import probability_interval
+from sim.analysis.probabilities import probability_interval
 from sim.scenario import Target
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.analysis.discovery import BOX_COLUMNS, TRAJECTORY_COLUMNS, choose_box, discover
+from sim.analysis.prim_boxes import BOX_COLUMNS, TRAJECTORY_COLUMNS, choose_box, discover
 
 
 def known_box_case(n: int = 4000, seed: int = 5) -> tuple[pd.DataFrame, np.ndarray]:

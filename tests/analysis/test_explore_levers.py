@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from sim.analysis.explore import (
+from sim.analysis.threshold_search import (
     check_share_bounds,
     normalised_margins,
     optimise_shares,

@@ -1,5 +1,5 @@
-"""sim.analysis.scoring: CRPS and PIT of weighted samples against closed forms and known-good
-and known-bad forecasts; coverage summaries and PIT histograms."""
+"""sim.analysis.forecast_scores: CRPS and PIT of weighted samples against closed forms and
+known-good and known-bad forecasts; coverage summaries and PIT histograms."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim.analysis.scoring import (
+from sim.analysis.forecast_scores import (
     COVERAGE_COLUMNS,
     OVERALL,
     coverage_summary,

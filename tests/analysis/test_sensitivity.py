@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from SALib.test_functions import Ishigami
 
-from sim.analysis import sensitivity as sa
+from sim.analysis import sensitivity_indices as sa
 from sim.scenario import Choice, Normal, Pert, Target, Triangular, Uniform
 
 

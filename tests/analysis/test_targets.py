@@ -7,7 +7,7 @@ import pytest
 import xarray as xr
 
 from sim.analysis import TARGET_COLUMNS, target_table
-from sim.analysis.targets import met, probability_interval, wilson_interval
+from sim.analysis.probabilities import met, probability_interval, wilson_interval
 from sim.results import OUTCOME, slug
 from sim.scenario import Target
 

@@ -1,4 +1,4 @@
-"""sim.analysis.weighting: weights, ESS, intervals, quantiles, resampling, distances."""
+"""sim.analysis.importance_weighting: weights, ESS, intervals, quantiles, resampling, distances."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.analysis.weighting import (
+from sim.analysis.importance_weighting import (
     hellinger_distance,
     history_consistency,
     joint_identification,

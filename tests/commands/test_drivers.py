@@ -9,9 +9,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from sim.analysis.discovery import BOX_COLUMNS, TRAJECTORY_COLUMNS
-from sim.analysis.sensitivity import table_columns
-from sim.commands.drivers import SENSITIVITY_FILE, register
+from sim.analysis.prim_boxes import BOX_COLUMNS, TRAJECTORY_COLUMNS
+from sim.analysis.sensitivity_indices import table_columns
+from sim.cli.driver_commands import SENSITIVITY_FILE, register
 
 runner = CliRunner()
 app = typer.Typer()

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from sim.engine import TimePath, compile_model
+from sim.engine.ensemble import monte_carlo_settings, scenario_inputs
 from sim.engine.reference import compare_with_pysd
-from sim.ensemble import monte_carlo_settings, scenario_inputs
 from sim.paths import SCENARIO_DIR
 from sim.scenario import load_scenario
 

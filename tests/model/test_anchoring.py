@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from sim.observed import load_observed
 from sim.paths import REPO_ROOT
+from sim.scenario.observed import load_observed
 from sim.vensim import model_documentation
 
 OBSERVED = REPO_ROOT / "data" / "observed" / "changzhi_2015_2020.csv"

@@ -31,8 +31,8 @@ FIGURES_2015 = {"GDP": 1195.1, "General Budget Revenue": 96.4}
 @pytest.fixture(scope="module")
 def history(real_model):
     from sim.engine import compile_model
+    from sim.engine.ensemble import central_exogenous
     from sim.engine.reference import pysd_run
-    from sim.ensemble import central_exogenous
     from sim.paths import DEFAULT_SCENARIO_PATH
     from sim.scenario import load_scenario
 

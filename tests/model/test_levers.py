@@ -5,7 +5,8 @@ baseline moves at least one target's 2025 median by ``MIN_MEDIAN_CHANGE``; every
 baseline lists as ``negligible`` under ``other_instruments`` moves none by that much; a richer
 fiscal path makes no target less likely and some target more likely. Common random numbers:
 every setting runs the same draws. Constrained levers (the budget split) are moved with the
-other members of their constraint rescaled proportionally (``sim.explore.plausible_range_effects``).
+other members of their constraint rescaled proportionally
+(``sim.workflows.explore.plausible_range_effects``).
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ import numpy as np
 import pytest
 
 from sim.analysis.lever_effects import largest_median_change
-from sim.analysis.targets import met
-from sim.explore import Explorer, plausible_range_effects
+from sim.analysis.probabilities import met
 from sim.paths import DEFAULT_SCENARIO_PATH
 from sim.scenario import load_scenario
+from sim.workflows.explore import Explorer, plausible_range_effects
 
 DRAWS, SEED = 300, 20261130
 #: the smallest change of some target's median a lever must make over its plausible range

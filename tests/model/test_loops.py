@@ -14,7 +14,7 @@ import re
 import pytest
 
 from sim.engine import compile_model, simulate
-from sim.ensemble import central_exogenous
+from sim.engine.ensemble import central_exogenous
 from sim.paths import DEFAULT_SCENARIO_PATH, REPO_ROOT
 from sim.scenario import load_scenario
 

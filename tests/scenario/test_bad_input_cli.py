@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from sim.cli import app
 from sim.paths import REPO_ROOT
-from sim.posterior import PosteriorError, read_posterior
+from sim.scenario.posterior import PosteriorError, read_posterior
 
 BASELINE = REPO_ROOT / "scenarios" / "baseline.yaml"
 HEADER = "variable,year,value,sd,source\n"

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from sim.errors import ScenarioError
-from sim.observed import ObservedDataError, load_observed
 from sim.paths import REPO_ROOT
 from sim.scenario import load_scenario, read_yaml, resolved_path
+from sim.scenario.observed import ObservedDataError, load_observed
 
 BASELINE = REPO_ROOT / "scenarios" / "baseline.yaml"
 

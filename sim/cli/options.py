@@ -1,0 +1,163 @@
+"""Options, types and error handling shared by every ``innosim`` command."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from sim.errors import InnosimError
+from sim.paths import DEFAULT_SCENARIO_PATH
+
+if TYPE_CHECKING:
+    from sim.engine.runner import Executor
+    from sim.scenario import MonteCarlo, Scenario
+
+#: Exit code for bad input (unreadable scenario or model, bad option value).
+EXIT_BAD_INPUT = 2
+
+
+class Lang(StrEnum):
+    """Language of labels in tables and figures."""
+
+    zh = "zh"
+    en = "en"
+
+
+ModelOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--model",
+        help="Vensim model file (default: $INNOSIM_MODEL or model/innovation_ecosystem.mdl).",
+        dir_okay=False,
+    ),
+]
+LangOption = Annotated[Lang, typer.Option("--lang", help="Language of labels.")]
+ScenarioArgument = Annotated[
+    Path, typer.Argument(help="Scenario file (default: scenarios/baseline.yaml).")
+]
+DEFAULT_SCENARIO = DEFAULT_SCENARIO_PATH
+DrawsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--draws", min=1, max=1_000_000, help="Monte Carlo draws (default: the scenario's)."
+    ),
+]
+SeedOption = Annotated[
+    int | None, typer.Option("--seed", min=0, help="Random seed (default: the scenario's).")
+]
+
+
+class ExecutorChoice(StrEnum):
+    """Where the draws run (``sim.engine.runner.Executor``)."""
+
+    serial = "serial"
+    processes = "processes"
+    dask = "dask"
+
+
+ExecutorOption = Annotated[
+    ExecutorChoice,
+    typer.Option(
+        "--executor",
+        help="Where the draws run: here (serial), in local worker processes, or on Dask "
+        "(an existing cluster with --scheduler, else a local one). Results are the same.",
+    ),
+]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option("--workers", min=1, help="Worker processes (default: the number of CPUs)."),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786 "
+        "(with --executor dask).",
+    ),
+]
+
+
+def executor_from(kind: ExecutorChoice, workers: int | None, scheduler: str | None) -> Executor:
+    """The ``Executor`` of the command's options (a bad combination: exit 2)."""
+    from sim.engine.runner import Executor
+
+    if scheduler is not None and kind is not ExecutorChoice.dask:
+        raise typer.BadParameter("goes with --executor dask", param_hint="--scheduler")
+    if workers is not None and kind is ExecutorChoice.serial:
+        raise typer.BadParameter("goes with --executor processes or dask", param_hint="--workers")
+    return Executor(kind.value, workers=workers, scheduler=scheduler)
+
+
+def output_dir(text: str) -> Path:
+    """``--out``'s value as a path; an empty one (the working directory, unmeant) is refused."""
+    if not text.strip():
+        raise typer.BadParameter(
+            "an empty path names no directory; give the output directory, e.g. --out out/run"
+        )
+    return Path(text)
+
+
+OutOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        help="Output directory (default: out/<scenario>/<command>).",
+        parser=output_dir,
+        metavar="DIR",
+    ),
+]
+
+
+def fail(exc: InnosimError) -> typer.Exit:
+    """Print ``exc`` on stderr and return the exit (code 2) to raise."""
+    typer.echo(f"innosim: error: {exc}", err=True)
+    return typer.Exit(EXIT_BAD_INPUT)
+
+
+@contextlib.contextmanager
+def exit_on_error() -> Iterator[None]:
+    """An ``InnosimError`` raised in the ``with`` body becomes ``fail`` (exit 2)."""
+    try:
+        yield
+    except InnosimError as exc:
+        raise fail(exc) from None
+
+
+@contextlib.contextmanager
+def claimed_out(out: Path) -> Iterator[Path]:
+    """Hold output directory ``out`` for the command (``sim.atomic.claimed_output_dir``:
+    checked, locked against other runs, stale staging removed) before anything is run; a
+    refusal exits with code 2. Yields its resolved path."""
+    from sim.atomic import claimed_output_dir
+    from sim.errors import OutputError
+
+    with contextlib.ExitStack() as stack:
+        try:
+            resolved = stack.enter_context(claimed_output_dir(out))
+        except OutputError as exc:
+            raise fail(exc) from None
+        yield resolved
+
+
+def note(message: str) -> None:
+    """Print ``innosim: note: <message>`` on stderr (a decision or an adjustment made)."""
+    typer.echo(f"innosim: note: {message}", err=True)
+
+
+def monte_carlo_or_exit(loaded: Scenario, draws: int | None, seed: int | None) -> MonteCarlo:
+    """The scenario's Monte Carlo settings with the command's overrides (bad ones: exit 2)."""
+    from pydantic import ValidationError
+
+    from sim.engine.ensemble import monte_carlo_settings
+
+    try:
+        return monte_carlo_settings(loaded, draws, seed)
+    except ValidationError as exc:
+        problem = "; ".join(error["msg"] for error in exc.errors())
+        raise typer.BadParameter(problem, param_hint="--draws/--seed") from None

@@ -1,1 +1,0 @@
-"""Command-line pieces shared by the ``innosim`` commands (see ``sim.cli``)."""

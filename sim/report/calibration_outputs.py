@@ -1,0 +1,227 @@
+"""Figures, tables and files of ``innosim calibrate``, in Chinese or English.
+
+* ``fit_chart``: one observed variable over time: the prior and posterior 5–95 % bands of
+  the model, the observations with ±2 sd error bars.
+* ``parameter_chart``: prior and posterior histograms of the most-updated parameters.
+* ``write_calibration_outputs``: ``posterior.nc``, ``parameters.csv``, ``targets.csv``,
+  ``fit_<variable>.png`` and ``parameters.png``, written all or nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from matplotlib.figure import Figure
+
+from sim.analysis.importance_weighting import weighted_quantiles
+from sim.atomic import staged_output_dir
+from sim.report.figures import figure_png, plot_observations
+from sim.report.fonts import use_cjk_font
+from sim.results import slug, variable
+from sim.scenario import Language
+
+MISFITS_FILE = "misfits.csv"
+PAIRS_FILE = "pairs.csv"
+POSTERIOR_FILE = "posterior.nc"
+PARAMETERS_FILE = "parameters.csv"
+TARGETS_FILE = "targets.csv"
+PARAMETERS_FIGURE = "parameters.png"
+#: Parameters drawn in ``parameters.png``.
+TOP_PARAMETERS = 6
+
+TEXT = {
+    "zh": {
+        "prior": "先验 5–95% 区间",
+        "posterior": "校准后 5–95% 区间",
+        "posterior_median": "校准后中位数",
+        "observed": "观测值 ±2 标准差",
+        "year": "年份",
+        "plan_start": "规划起点",
+        "prior_hist": "先验",
+        "posterior_hist": "校准后",
+        "hellinger": "Hellinger 距离 {value:.2f}",
+        "parameters_title": "更新最多的参数（先验与校准后分布）",
+        "density": "密度",
+    },
+    "en": {
+        "prior": "prior 5–95 % band",
+        "posterior": "calibrated 5–95 % band",
+        "posterior_median": "calibrated median",
+        "observed": "observed ±2 sd",
+        "year": "Year",
+        "plan_start": "plan start",
+        "prior_hist": "prior",
+        "posterior_hist": "calibrated",
+        "hellinger": "Hellinger distance {value:.2f}",
+        "parameters_title": "Most-updated parameters (prior and calibrated)",
+        "density": "density",
+    },
+}
+
+
+def label(attrs: Mapping, lang: Language) -> str:
+    """Display name of a variable from its attributes: the Chinese label in ``zh``."""
+    name = str(attrs.get("long_name", ""))
+    label_zh = attrs.get("label_zh")
+    return str(label_zh) if lang == "zh" and label_zh else name
+
+
+def fit_chart(
+    prior: xr.Dataset,
+    posterior: xr.Dataset,
+    posterior_weights: np.ndarray,
+    observations: pd.DataFrame,
+    name: str,
+    lang: Language,
+    last_year: float | None = None,
+    plan_start: float | None = None,
+) -> Figure:
+    """Prior and posterior 5–95 % bands of ``name`` with its observations (±2 sd bars),
+    from the first saved year to ``last_year`` (default: the last saved year)."""
+    use_cjk_font()
+    text = TEXT[lang]
+    before, after = variable(prior, name), variable(posterior, name)
+    times = before["time"].to_numpy()
+    shown = times <= (last_year if last_year is not None else times[-1])
+    n = prior.sizes["draw"]
+    low, high = weighted_quantiles(before.to_numpy()[:, shown], np.ones(n), [0.05, 0.95])
+    q05, q50, q95 = weighted_quantiles(
+        after.to_numpy()[:, shown], posterior_weights, [0.05, 0.5, 0.95]
+    )
+    figure = Figure(figsize=(6.4, 4.0), layout="constrained")
+    axes = figure.subplots()
+    axes.fill_between(
+        times[shown], low, high, color="0.6", alpha=0.35, linewidth=0, label=text["prior"]
+    )
+    axes.fill_between(
+        times[shown], q05, q95, color="tab:blue", alpha=0.35, linewidth=0, label=text["posterior"]
+    )
+    axes.plot(times[shown], q50, color="tab:blue", label=text["posterior_median"])
+    plot_observations(axes, observations, name, text["observed"])
+    if plan_start is not None:
+        axes.axvline(plan_start, color="0.4", linestyle=":", linewidth=1, label=text["plan_start"])
+    units = before.attrs.get("units", "")
+    axes.set_title(f"{label(before.attrs, lang)} ({units})")
+    axes.set_xlabel(text["year"])
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize="small", loc="upper left")
+    return figure
+
+
+def parameter_chart(
+    prior: Mapping[str, np.ndarray],
+    posterior: Mapping[str, np.ndarray],
+    table: pd.DataFrame,
+    labels: Mapping[str, str],
+    lang: Language,
+    top: int = TOP_PARAMETERS,
+) -> Figure:
+    """Histograms (densities) of prior and posterior for the first ``top`` parameters of
+    ``table`` (``sim.analysis.importance_weighting.parameter_table``, most-updated first)."""
+    use_cjk_font()
+    text = TEXT[lang]
+    names = list(table["parameter"][:top])
+    columns = 3 if len(names) > 4 else max(1, len(names))
+    rows = max(1, -(-len(names) // columns))
+    figure = Figure(figsize=(4.0 * columns, 3.0 * rows + 0.6), layout="constrained")
+    grid = figure.subplots(rows, columns, squeeze=False)
+    for axes, name in zip(grid.flat, names, strict=False):
+        before = np.asarray(prior[name], dtype=float)
+        after = np.asarray(posterior[name], dtype=float)
+        distinct = np.unique(before)
+        if distinct.size <= 12:
+            width = np.min(np.diff(distinct)) if distinct.size > 1 else 1.0
+            edges = np.concatenate([distinct - width / 2, [distinct[-1] + width / 2]])
+        else:
+            edges = np.linspace(before.min(), before.max(), 31)
+        axes.hist(
+            before, bins=edges, density=True, color="0.6", alpha=0.6, label=text["prior_hist"]
+        )
+        axes.hist(
+            after,
+            bins=edges,
+            density=True,
+            color="tab:blue",
+            alpha=0.6,
+            label=text["posterior_hist"],
+        )
+        record = table.set_index("parameter").loc[name]
+        axes.set_title(
+            f"{labels.get(name, name)}\n" + text["hellinger"].format(value=record["hellinger"]),
+            fontsize="small",
+        )
+        axes.tick_params(labelsize="small")
+    for axes in list(grid.flat)[len(names) :]:
+        axes.set_visible(False)
+    grid.flat[0].legend(fontsize="small")
+    figure.suptitle(text["parameters_title"])
+    return figure
+
+
+def fit_file(name: str) -> str:
+    """File name of the fit chart of variable ``name``."""
+    return f"fit_{slug(name)}.png"
+
+
+def write_calibration_outputs(
+    out_dir: Path,
+    posterior_file: xr.Dataset,
+    parameters: pd.DataFrame,
+    targets: pd.DataFrame,
+    figures: Mapping[str, Figure],
+    misfits: pd.DataFrame,
+    pairs: pd.DataFrame,
+) -> list[Path]:
+    """Write the outputs of a calibration into ``out_dir`` (staged: all or nothing).
+
+    Args:
+        out_dir: output directory.
+        posterior_file: the conditioned ensemble (``sim.workflows.calibrate.posterior_dataset``).
+        parameters: the parameter table (``parameters.csv``).
+        targets: prior and calibrated target probabilities (``targets.csv``).
+        figures: PNG file name → figure.
+        misfits: the observations not reproduced (``misfits.csv``; header only when none).
+        pairs: the pairs of constants the data inform together (``pairs.csv``,
+            ``sim.analysis.importance_weighting.joint_identification``; header only when none).
+    """
+    with staged_output_dir(out_dir) as stage:
+        posterior_file.to_netcdf(stage / POSTERIOR_FILE)
+        parameters.to_csv(stage / PARAMETERS_FILE, index=False)
+        targets.to_csv(stage / TARGETS_FILE, index=False)
+        misfits.to_csv(stage / MISFITS_FILE, index=False)
+        pairs.to_csv(stage / PAIRS_FILE, index=False)
+        for name, figure in figures.items():
+            (stage / name).write_bytes(figure_png(figure))
+        names = sorted(path.name for path in stage.iterdir())
+    return [Path(out_dir) / name for name in names]
+
+
+def calibration_figures(
+    prior: xr.Dataset,
+    posterior: xr.Dataset,
+    posterior_weights: np.ndarray,
+    observations: pd.DataFrame,
+    prior_draws: Mapping[str, np.ndarray],
+    posterior_draws: Mapping[str, np.ndarray],
+    parameters: pd.DataFrame,
+    labels: Mapping[str, str],
+    lang: Language,
+    last_year: float | None = None,
+    plan_start: float | None = None,
+) -> dict[str, Figure]:
+    """The figures of a calibration by file name: one fit chart per observed variable and
+    the prior-vs-posterior chart of the most-updated parameters."""
+    figures: dict[str, Figure] = {}
+    names: Sequence[str] = list(dict.fromkeys(observations["variable"]))
+    for name in names:
+        figures[fit_file(name)] = fit_chart(
+            prior, posterior, posterior_weights, observations, name, lang, last_year, plan_start
+        )
+    figures[PARAMETERS_FIGURE] = parameter_chart(
+        prior_draws, posterior_draws, parameters, labels, lang
+    )
+    return figures
