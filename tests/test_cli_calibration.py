@@ -1,5 +1,6 @@
-"""``innosim calibrate`` and ``innosim assess`` (sim.cli.data_commands): outputs, languages,
-bad input (exit 2, naming the file, line, field or flag; nothing written)."""
+"""``innosim calibrate`` and ``innosim assess`` (sim.cli.data_commands,
+sim.cli.assessment_commands): outputs, languages, bad input (exit 2, naming the file, line, field or
+flag; nothing written)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import typer
 import xarray as xr
 from typer.testing import CliRunner
 
-from sim.cli.data_commands import register
+from sim.cli import assessment_commands, data_commands
 from sim.scenario import load_scenario
 from sim.workflows.assess import ASSESS_COLUMNS
 from sim.workflows.calibrate import synthetic_observations
@@ -20,7 +21,8 @@ FIXTURE = Path(__file__).parent / "fixtures" / "calibration_small.yaml"
 OBSERVED = ["Innovation Carriers", "Technology Contract Turnover", "Effective Invention Patents"]
 
 app = typer.Typer()
-register(app)
+data_commands.register(app)
+assessment_commands.register(app)
 runner = CliRunner()
 
 

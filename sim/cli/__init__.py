@@ -293,9 +293,9 @@ def schema(
 
 def _register_commands() -> None:
     """Add the commands defined in the ``*_commands`` modules."""
-    from sim.cli import data_commands, driver_commands, policy_commands
+    from sim.cli import assessment_commands, data_commands, driver_commands, policy_commands
 
-    for module in (policy_commands, driver_commands, data_commands):
+    for module in (policy_commands, driver_commands, data_commands, assessment_commands):
         module.register(app)
 
 

@@ -1,6 +1,6 @@
-"""``innosim calibrate`` and ``innosim assess``: condition a scenario on observed data, and the
-plan's mid-term assessment; ``innosim backtest``: forecasts from past origins scored against
-the later observations. ``register(app)`` adds the commands to a typer app."""
+"""``innosim calibrate``: condition a scenario on observed data; ``innosim backtest``: forecasts
+from past origins scored against the later observations. ``register(app)`` adds the commands
+to a typer app."""
 
 from __future__ import annotations
 
@@ -38,11 +38,11 @@ StrictOption = Annotated[
 ]
 
 
-def _echo(message: str) -> None:
+def progress_echo(message: str) -> None:
     typer.echo(message, err=True)
 
 
-def _misfit_lines(misfits: pd.DataFrame, lang: str) -> list[str]:
+def misfit_lines(misfits: pd.DataFrame, lang: str) -> list[str]:
     """The observations the model does not reproduce, for the console (zh or en)."""
     if misfits.empty:
         return []
@@ -141,7 +141,7 @@ def calibrate(
                 model=model,
                 tempering=tempering,
                 strict=strict,
-                progress=_echo,
+                progress=progress_echo,
             )
             prior, posterior = conditioned_ensembles(loaded, conditioned, model=model)
             targets = target_comparison(prior, posterior, loaded.targets, conditioned)
@@ -206,159 +206,10 @@ def calibrate(
     shown = targets[["target", "prior_probability", "calibrated_probability"]]
     typer.echo(format_table(shown.round(3)))
     typer.echo("")
-    for line in _misfit_lines(conditioned.misfits, language):
+    for line in misfit_lines(conditioned.misfits, language):
         typer.echo(line)
     for written_path in written:
         typer.echo(f"wrote {written_path}")
-
-
-def assess(
-    scenario: ScenarioArgument = DEFAULT_SCENARIO,
-    observed: Annotated[
-        Path,
-        typer.Option(
-            "--observed", help="Observed-data CSV with the new observations.", dir_okay=False
-        ),
-    ] = ...,  # type: ignore[assignment]
-    as_of: Annotated[
-        int | None,
-        typer.Option("--as-of", help="Assessment year (default: the last year observed)."),
-    ] = None,
-    lever: Annotated[
-        str | None,
-        typer.Option(
-            "--lever",
-            help="Lever to search, NAME=LO:HI (default: Fiscal Innovation "
-            "Share Floor from its setting to 0.10).",
-        ),
-    ] = None,
-    draws: DrawsOption = None,
-    seed: SeedOption = None,
-    out: OutOption = None,
-    lang: LangOption = Lang.zh,
-    strict: StrictOption = False,
-    model: ModelOption = None,
-) -> None:
-    """Mid-term assessment: each target's status against the plan's path, its probability
-    given the data, the growth needed, and the lever change restoring P ≥ 80 %. Writes
-    assess.csv, assess.html and a chart per target."""
-    from sim.analysis.lever_bisection import DEFAULT_GOAL
-    from sim.report.assessment_outputs import (
-        assessment_chart,
-        chart_file,
-        console_rows,
-        render_assessment,
-        write_assessment_outputs,
-    )
-    from sim.report.console import format_table
-    from sim.report.track_record import scenario_track_record
-    from sim.scenario import load_scenario, scenario_digest
-    from sim.scenario.observed import load_observed
-    from sim.workflows.assess import assess as run_assessment
-    from sim.workflows.assess import default_lever, parse_lever
-
-    language = lang.value
-    target_dir = out if out is not None else default_out("assess", scenario)
-    with claimed_out(target_dir):
-        try:
-            loaded = load_scenario(scenario, model=model)
-            data = load_observed(observed, model=model, note=note)
-            history = (
-                load_observed(loaded.history, model=model, note=note) if loaded.history else None
-            )
-            settings = monte_carlo_or_exit(loaded, draws, seed)
-            search = parse_lever(lever) if lever is not None else default_lever(loaded, model)
-            year = as_of if as_of is not None else int(data["year"].max())
-            result = run_assessment(
-                loaded,
-                data,
-                year,
-                history=history,
-                lever=search,
-                draws=settings.draws,
-                seed=settings.seed,
-                model=model,
-                strict=strict,
-                progress=_echo,
-            )
-            charts = {
-                chart_file(target): assessment_chart(
-                    target,
-                    result.table.iloc[index].to_dict(),
-                    result.prior,
-                    result.posterior,
-                    result.weights,
-                    result.observations,
-                    result.as_of,
-                    result.plan_start,
-                    language,
-                )
-                for index, target in enumerate(loaded.targets)
-            }
-            record_text = scenario_track_record(
-                scenario,
-                str(result.prior.attrs.get("model_sha256", "")),
-                scenario_digest(loaded),
-                language,
-            )
-            context = {
-                "track_record": record_text,
-                "scenario": loaded.title.text(language) if loaded.title else scenario.stem,
-                "as_of": result.as_of,
-                "plan_start": result.plan_start,
-                "method": result.conditioned.method,
-                "ess": result.conditioned.ess,
-                "draws": settings.draws,
-                "seed": settings.seed,
-                "goal": DEFAULT_GOAL,
-                "lever": search.name,
-                "low": search.low,
-                "high": search.high,
-            }
-            provenance = {
-                "scenario": scenario.name,
-                "scenario_sha256": scenario_digest(loaded),
-                "observed": observed.name,
-                "model_sha256": result.prior.attrs.get("model_sha256", ""),
-                "importance_ess": f"{result.conditioned.importance_ess:.1f}",
-                "created_at": result.prior.attrs.get("created_at", ""),
-            }
-            written = write_assessment_outputs(
-                target_dir,
-                result.table,
-                charts,
-                lambda images: render_assessment(
-                    result.table,
-                    loaded.targets,
-                    result.observations,
-                    images,
-                    language,
-                    context,
-                    provenance,
-                ),
-                result.conditioned.misfits,
-            )
-        except InnosimError as exc:
-            raise fail(exc) from None
-    typer.echo(
-        f"{scenario.name} as of {result.as_of}: {result.conditioned.method}, effective sample "
-        f"size {result.conditioned.ess:.0f} of {settings.draws} draws"
-    )
-    for line in result.notes:
-        typer.echo(f"note: {line}")
-    typer.echo(
-        format_table(
-            console_rows(
-                result.table, loaded.targets, language, search.name, DEFAULT_GOAL, search.high
-            )
-        )
-    )
-    typer.echo("")
-    typer.echo(record_text)
-    for line in _misfit_lines(result.conditioned.misfits, language):
-        typer.echo(line)
-    for path in written:
-        typer.echo(f"wrote {path}")
 
 
 def backtest(
@@ -413,7 +264,7 @@ def backtest(
                 draws=settings.draws,
                 seed=settings.seed,
                 model=model,
-                progress=_echo,
+                progress=progress_echo,
                 note=note,
             )
             title = loaded.title.text(language) if loaded.title else scenario.stem
@@ -433,9 +284,8 @@ def backtest(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``calibrate``, ``assess`` and ``backtest`` to ``app``."""
+    """Add ``calibrate`` and ``backtest`` to ``app``."""
     app.command(name="calibrate")(calibrate)
-    app.command(name="assess")(assess)
     app.command(name="backtest")(backtest)
 
 

@@ -23,11 +23,8 @@ interpolation of its neighbours.
 from __future__ import annotations
 
 import json
-import platform
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +42,7 @@ from sim.engine.runner import (
     draw_take,
     run_draws,
 )
+from sim.provenance import netcdf_attrs, provenance
 from sim.results import OUTCOME, UNCERTAINTY, slug
 from sim.sampling import draw_path, path_shocks, sample
 from sim.scenario import (
@@ -53,7 +51,6 @@ from sim.scenario import (
     ProcessBase,
     Scenario,
     file_sha256,
-    scenario_digest,
 )
 from sim.vensim import model_documentation
 
@@ -509,18 +506,6 @@ def simulate_inputs(
     )
 
 
-def package_versions() -> dict[str, str]:
-    packages = ("innosim", "pysd", "numpy", "scipy", "xarray", "pydantic")
-    found = {}
-    for package in packages:
-        try:
-            found[f"{package}_version"] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            found[f"{package}_version"] = "not installed"
-    found["python_version"] = platform.python_version()
-    return found
-
-
 def _sampler_attr(scenario: Scenario, settings: MonteCarlo, given: bool) -> str:
     if given:
         return "given draws"
@@ -634,26 +619,25 @@ def run_ensemble(
     attrs = {
         "title": scenario.title.en if scenario.title else scenario.path.stem,
         "title_zh": scenario.title.zh if scenario.title else scenario.path.stem,
-        "scenario": str(scenario.path.name),
-        "scenario_sha256": scenario_digest(scenario),
-        "model": str(compiled.path.name),
-        "model_sha256": compiled.sha256,
-        "draws": settings.draws,
-        "seed": settings.seed,
-        "sampler": _sampler_attr(scenario, settings, uncertainty_draws is not None),
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "levers": json.dumps(
-            {
-                name: {
-                    "value": lever.value if lever.path is None else lever.path,
-                    "source": lever.source,
-                }
-                for name, lever in scenario.levers.items()
+    } | netcdf_attrs(
+        provenance(
+            None,
+            scenario=scenario,
+            model=compiled.path,
+            model_sha256=compiled.sha256,
+            settings=settings,
+            extra={
+                "sampler": _sampler_attr(scenario, settings, uncertainty_draws is not None),
+                "levers": {
+                    name: {
+                        "value": lever.value if lever.path is None else lever.path,
+                        "source": lever.source,
+                    }
+                    for name, lever in scenario.levers.items()
+                },
             },
-            ensure_ascii=False,
-        ),
-        **package_versions(),
-    }
+        )
+    )
     if scenario.drivers is not None:
         attrs["drivers"] = json.dumps(
             {

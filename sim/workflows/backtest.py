@@ -35,10 +35,10 @@ from sim.engine import compile_model
 from sim.engine.ensemble import (
     ANCHORING_SWITCH,
     monte_carlo_settings,
-    package_versions,
     run_ensemble,
 )
 from sim.errors import InnosimError
+from sim.provenance import package_versions
 from sim.results import at_year, variable
 from sim.scenario import (
     DriverSet,

@@ -61,13 +61,13 @@ from sim.engine.ensemble import (
     exogenous_series,
     lever_params,
     monte_carlo_settings,
-    package_versions,
     run_ensemble,
     scenario_inputs,
     simulate_inputs,
 )
 from sim.engine.runner import run_draws
 from sim.errors import InnosimError
+from sim.provenance import package_versions
 from sim.results import UNCERTAINTY, slug, year_index
 from sim.sampling import correlation_matrix, iman_conover, uniforms
 from sim.scenario import Choice, DistributionBase, MonteCarlo, Scenario, Target, scenario_digest
