@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from sim.cli import app
 from sim.errors import ModelError
-from sim.vensim import VariableDoc, model_documentation
+from sim.vensim import ModelVariable, model_documentation
 from sim.vensim.variable_table import (
     BEGIN_MARKER,
     END_MARKER,
@@ -39,8 +39,12 @@ def _doc(*args: str) -> tuple[int, str, str]:
 
 
 def test_table_groups_by_sector_and_escapes_pipes() -> None:
-    doc = VariableDoc("A|B", "a_b", "Firm", (None, None), "stock", "Economy", "x | y", "甲", "s")
-    other = VariableDoc("C", "c", "Dmnl", (None, None), "constant", "RD", "m", "乙", "s")
+    doc = ModelVariable(
+        "A|B", "a|b", "Economy", "stock", units="Firm", meaning="x | y", label_zh="甲", source="s"
+    )
+    other = ModelVariable(
+        "C", "c", "RD", "constant", units="Dmnl", meaning="m", label_zh="乙", source="s"
+    )
     table = render_variable_table([doc, other])
     assert table.index("### Economy") < table.index("### RD")
     assert "| A\\|B | stock | Firm | 甲 | x \\| y | s |" in table

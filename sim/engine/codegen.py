@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sim.errors import EngineError
+from sim.vensim.model import variable_key
 
 #: Bumped whenever generated code changes; part of the cache key.
 ENGINE_VERSION = "1"
@@ -95,11 +96,6 @@ _LOOKUP_FUNCTIONS = {
 
 def _cls(node: Any) -> str:
     return type(node).__name__
-
-
-def clean_key(name: str) -> str:
-    """Key PySD uses for a name in references (lower case, spaces as underscores)."""
-    return name.lower().replace(" ", "_")
 
 
 @dataclass
@@ -202,7 +198,7 @@ def model_structure(abstract_model: Any, source: str) -> ModelStructure:
     used: set[str] = set()
     for element in section.elements:
         name = element.name
-        key = clean_key(name)
+        key = variable_key(name)
         components = list(element.components)
         if len(components) != 1 or components[0].subscripts not in (None, ([], []), [[], []]):
             raise EngineError(

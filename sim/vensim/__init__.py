@@ -6,7 +6,6 @@ from sim.vensim.model import (
     MODEL_ENV_VAR,
     VARIABLE_KINDS,
     ModelVariable,
-    VariableDoc,
     VariableKind,
     abstract_model,
     cache_root,
@@ -21,6 +20,7 @@ from sim.vensim.model import (
     split_comment,
     stock_flows,
     translated_model_path,
+    variable_key,
 )
 from sim.vensim.run import run_yearly
 
@@ -30,7 +30,6 @@ __all__ = [
     "DEFAULT_MODEL_PATH",
     "MODEL_ENV_VAR",
     "VARIABLE_KINDS",
-    "VariableDoc",
     "VariableKind",
     "abstract_model",
     "cache_root",
@@ -46,4 +45,5 @@ __all__ = [
     "split_comment",
     "stock_flows",
     "translated_model_path",
+    "variable_key",
 ]

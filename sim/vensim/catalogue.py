@@ -1,9 +1,11 @@
-"""What the scenario and data checks need to know about a model: names, kinds, limits, defaults.
+"""The model catalogue: every variable of a model with its structure, documentation, kind,
+limits and default value, and the one way names are matched.
 
-Built from ``sim.vensim`` (the only part of innosim that knows Vensim): the documentation of
-every variable, and the values of the constants and control variables as the parsed model
-gives them (``sim.engine.CompiledModel``; a PySD run only for a constant given by an
-expression). The result is cached per model file content.
+Built once per model file content from the parsed model (``sim.vensim.model``: one
+``ModelVariable`` per variable) and the values of the constants and control variables as the
+compiled model gives them (``sim.engine.CompiledModel``; a constant given by an expression is
+evaluated by the engine at INITIAL TIME). PySD runs only for a model the engine cannot
+compile. Names are compared through ``variable_key`` (case, spaces and underscores ignored).
 """
 
 from __future__ import annotations
@@ -18,24 +20,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sim.vensim.model import variable_key
+
 if TYPE_CHECKING:
-    from sim.vensim import VariableDoc
+    from sim.vensim.model import ModelVariable
 
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """Names, kinds, limits and default constants of one model.
+    """The catalogue of one model: its variables, kinds, limits and default constants.
 
     Attributes:
         path: the ``.mdl`` file.
-        docs: documentation of every variable, by Vensim name.
+        docs: every variable (structure and documentation), by Vensim name.
         defaults: value of every constant and control variable, in the model's units.
         initial_time: ``INITIAL TIME`` (year; model time t is the end of calendar year t).
         final_time: ``FINAL TIME`` (year).
     """
 
     path: Path
-    docs: dict[str, VariableDoc] = field(repr=False)
+    docs: dict[str, ModelVariable] = field(repr=False)
     defaults: dict[str, float] = field(repr=False)
     initial_time: float
     final_time: float
@@ -48,17 +52,23 @@ class ModelInfo:
         """Vensim limits ``(min, max)`` of ``name``; ``None`` where open."""
         return self.docs[name].limits
 
+    def find(self, name: str) -> ModelVariable | None:
+        """The variable whose name matches ``name`` up to case, spaces and underscores."""
+        wanted = variable_key(name)
+        return next((doc for doc in self.docs.values() if doc.key == wanted), None)
+
     def unknown(self, name: str) -> str:
         """Message for a name that is not a variable of the model, with a close match."""
         return unknown_name(name, self.docs, what="a variable of the model")
 
 
 def did_you_mean(name: str, known: Iterable[str]) -> str | None:
-    """The known name closest to ``name`` (case-insensitive match first), or ``None``."""
+    """The known name closest to ``name`` (a match up to case, spaces and underscores first,
+    ``variable_key``), or ``None``."""
     candidates = list(known)
-    folded = {candidate.casefold(): candidate for candidate in candidates}
-    if name.casefold() in folded:
-        return folded[name.casefold()]
+    keyed = {variable_key(candidate): candidate for candidate in candidates}
+    if variable_key(name) in keyed:
+        return keyed[variable_key(name)]
     close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
     return close[0] if close else None
 
@@ -72,7 +82,7 @@ def unknown_name(name: str, known: Iterable[str], *, what: str) -> str:
 
 @functools.lru_cache(maxsize=4)
 def _load(path: str, sha256: str) -> ModelInfo:
-    from sim.engine import EngineError, compile_model
+    from sim.engine import EngineError, compile_model, simulate
     from sim.vensim import model_documentation, run_yearly
 
     del sha256  # part of the cache key only
@@ -81,8 +91,8 @@ def _load(path: str, sha256: str) -> ModelInfo:
     try:
         compiled = compile_model(path)
     except EngineError:  # a model the engine does not run: PySD evaluates everything
-        computed = fixed
-        defaults: dict[str, float] = {}
+        first = run_yearly(fixed, path=path).iloc[0]
+        defaults = {name: float(first[name]) for name in fixed}
     else:
         values = dict(compiled.constants) | {
             "INITIAL TIME": compiled.initial_time,
@@ -90,11 +100,12 @@ def _load(path: str, sha256: str) -> ModelInfo:
             "TIME STEP": compiled.time_step,
             "SAVEPER": compiled.saveper,
         }
-        defaults = {name: float(values[name]) for name in fixed}
-        computed = [name for name in fixed if math.isnan(defaults[name])]
-    if computed:  # constants given by an expression: PySD evaluates them
-        first = run_yearly(computed, path=path).iloc[0]
-        defaults |= {name: float(first[name]) for name in computed}
+        computed = [name for name in fixed if math.isnan(values.get(name, math.nan))]
+        defaults = {name: float(values[name]) for name in fixed if name not in computed}
+        if computed:  # constants given by an expression: their value at INITIAL TIME
+            first_step = compiled.initial_time + compiled.time_step
+            run = simulate(compiled, 1, outputs=computed, final_time=first_step)
+            defaults |= {name: float(run[name][0, 0]) for name in computed}
     return ModelInfo(
         path=Path(path),
         docs=docs,

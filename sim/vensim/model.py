@@ -61,33 +61,6 @@ VARIABLE_KINDS: tuple[VariableKind, ...] = (
 CONTROL_VARIABLES = ("INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER")
 
 
-@dataclass(frozen=True)
-class VariableDoc:
-    """Documentation of one model variable, as declared in the ``.mdl`` file.
-
-    Attributes:
-        name: Vensim name as written (e.g. ``High Tech Enterprises``).
-        py_name: identifier PySD uses for it in the translated model.
-        units: Vensim unit string as written (e.g. ``Firm/Year``); ``""`` if none.
-        limits: (min, max) range declared after the units; ``None`` where open.
-        kind: stock, flow, auxiliary, constant, lookup or control.
-        sector: the Vensim group the variable is declared under (``""`` if none).
-        meaning: English description (comment text before ``zh:``).
-        label_zh: Chinese label (after ``zh:``).
-        source: where the value or structure comes from (after ``Source:``).
-    """
-
-    name: str
-    py_name: str
-    units: str
-    limits: tuple[float | None, float | None]
-    kind: VariableKind
-    sector: str
-    meaning: str
-    label_zh: str
-    source: str
-
-
 def default_model_path() -> Path:
     """Model file to use when none is given: ``$INNOSIM_MODEL`` or ``DEFAULT_MODEL_PATH``."""
     override = os.environ.get(MODEL_ENV_VAR)
@@ -220,8 +193,10 @@ _ZH_RE = re.compile(r"(?<![A-Za-z])zh:")
 _SOURCE_RE = re.compile(r"(?<![A-Za-z])Source:")
 
 
-def _key(name: str) -> str:
-    """Case-, whitespace- and underscore-insensitive key of a Vensim name (as PySD uses)."""
+def variable_key(name: str) -> str:
+    """The one normal form of a Vensim name: case-, whitespace- and underscore-insensitive,
+    quotes dropped (``"High  tech_Enterprises"`` → ``high_tech_enterprises``), as PySD writes
+    references; every comparison of model names goes through it."""
     return re.sub(r"[\s_]+", "_", name.strip().strip('"').strip().lower())
 
 
@@ -253,7 +228,7 @@ def _sectors(model_path: Path) -> tuple[dict[str, str], list[str]]:
         if not name_match or not name_match.group("name").strip():
             continue
         name = " ".join(name_match.group("name").split())
-        sectors.setdefault(_key(name), group)
+        sectors.setdefault(variable_key(name), group)
         names.append(name)
     return sectors, names
 
@@ -336,7 +311,7 @@ def _signed_terms(ast: Any, sign: int = 1) -> list[tuple[str, int]]:
     from pysd.translators.structures import abstract_expressions as ae
 
     if isinstance(ast, ae.ReferenceStructure):
-        return [(_key(ast.reference), sign)]
+        return [(variable_key(ast.reference), sign)]
     if not isinstance(ast, ae.ArithmeticStructure):
         return []
     if ast.operators == ["negative"]:
@@ -383,7 +358,7 @@ def _kind(element: Any, flows: set[str]) -> VariableKind:
         return "lookup"
     if any(isinstance(c.ast, ae.IntegStructure) for c in components):
         return "stock"
-    if _key(element.name) in flows:
+    if variable_key(element.name) in flows:
         return "flow"
     if components and all(
         isinstance(c, am.AbstractUnchangeableConstant) or _is_constant(c.ast) for c in components
@@ -402,17 +377,24 @@ def _limits(raw: Any) -> tuple[float | None, float | None]:
 
 @dataclass(frozen=True)
 class ModelVariable:
-    """The structure of one model variable, as the sketch and the checks need it.
+    """One model variable as the ``.mdl`` file declares it: structure and documentation.
 
     Attributes:
-        name: Vensim name as written in the equation.
-        key: case-, space- and underscore-insensitive key (PySD's reference form).
-        sector: the Vensim group it is declared under.
+        name: Vensim name as written (runs of spaces collapsed; e.g. ``High Tech Enterprises``).
+        key: ``variable_key(name)``, the case-, space- and underscore-insensitive form PySD
+            uses in references.
+        sector: the Vensim group it is declared under (``""`` if none).
         kind: stock, flow, auxiliary, constant, lookup or control.
         references: keys of the variables its equation refers to (for a stock: its initial
             value and any rate term that is not a flow), in order of first appearance.
         inflows: for a stock, keys of the flows added to it.
         outflows: for a stock, keys of the flows subtracted from it.
+        py_name: identifier PySD uses for it in the translated model.
+        units: Vensim unit string as written (e.g. ``Firm/Year``); ``""`` if none.
+        limits: (min, max) range declared after the units; ``None`` where open.
+        meaning: English description (comment text before ``zh:``).
+        label_zh: Chinese label (after ``zh:``).
+        source: where the value or structure comes from (after ``Source:``).
     """
 
     name: str
@@ -422,6 +404,12 @@ class ModelVariable:
     references: tuple[str, ...] = ()
     inflows: tuple[str, ...] = ()
     outflows: tuple[str, ...] = ()
+    py_name: str = ""
+    units: str = ""
+    limits: tuple[float | None, float | None] = (None, None)
+    meaning: str = ""
+    label_zh: str = ""
+    source: str = ""
 
 
 #: Key of the model's time, a valid reference in every model.
@@ -447,7 +435,7 @@ def _references(node: Any, found: dict[str, None]) -> None:
 def _structure(element: Any, kind: VariableKind, sector: str, keys: set[str]) -> ModelVariable:
     from pysd.translators.structures import abstract_expressions as ae
 
-    key = _key(element.name)
+    key = variable_key(element.name)
     found: dict[str, None] = {}
     inflows: dict[str, None] = {}
     outflows: dict[str, None] = {}
@@ -477,9 +465,8 @@ def _structure(element: Any, kind: VariableKind, sector: str, keys: set[str]) ->
 
 @dataclass(frozen=True)
 class _Parsed:
-    docs: tuple[VariableDoc, ...]
+    variables: tuple[ModelVariable, ...]
     stock_flows: tuple[tuple[str, tuple[tuple[str, int], ...]], ...]
-    structure: tuple[ModelVariable, ...]
 
 
 @functools.lru_cache(maxsize=8)
@@ -494,8 +481,8 @@ def _parse(path: str, sha256: str) -> _Parsed:
     abstract = abstract_model(model_path)
     elements = list(abstract.sections[0].elements)
 
-    names = {_key(element.name): element.name for element in elements}
-    lost = [name for name in declared if _key(name) not in names]
+    names = {variable_key(element.name): element.name for element in elements}
+    lost = [name for name in declared if variable_key(name) not in names]
     if lost:
         raise ModelError(
             f"PySD stopped parsing {model_path} before variable '{lost[0]}' "
@@ -510,32 +497,28 @@ def _parse(path: str, sha256: str) -> _Parsed:
             terms += [(names.get(key, key), sign) for key, sign in _signed_terms(integ.flow)]
         if integs:
             stock_flows.append((element.name, tuple(terms)))
-    flows = {_key(name) for _, terms in stock_flows for name, _ in terms}
+    flows = {variable_key(name) for _, terms in stock_flows for name, _ in terms}
 
     namespace = NamespaceManager()
     keys = set(names)
-    docs = []
-    structure = []
+    variables = []
     for element in elements:
         namespace.add_to_namespace(element.name)
         meaning, label_zh, source = split_comment(element.documentation or "")
         kind = _kind(element, flows)
-        sector = sectors.get(_key(element.name), "")
-        structure.append(_structure(element, kind, sector, keys))
-        docs.append(
-            VariableDoc(
-                name=element.name,
+        sector = sectors.get(variable_key(element.name), "")
+        variables.append(
+            dataclasses.replace(
+                _structure(element, kind, sector, keys),
                 py_name=namespace.namespace[element.name],
                 units=element.units or "",
                 limits=_limits(element.limits),
-                kind=kind,
-                sector=sector,
                 meaning=meaning,
                 label_zh=label_zh,
                 source=source,
             )
         )
-    return _Parsed(docs=tuple(docs), stock_flows=tuple(stock_flows), structure=tuple(structure))
+    return _Parsed(variables=tuple(variables), stock_flows=tuple(stock_flows))
 
 
 def _parsed(path: str | os.PathLike[str] | None) -> _Parsed:
@@ -543,12 +526,13 @@ def _parsed(path: str | os.PathLike[str] | None) -> _Parsed:
     return _parse(str(model_path), _sha256(model_path))
 
 
-def model_documentation(path: str | os.PathLike[str] | None = None) -> list[VariableDoc]:
-    """Documentation of every variable of a Vensim model, in the order of the file.
+def model_documentation(path: str | os.PathLike[str] | None = None) -> list[ModelVariable]:
+    """Every variable of a Vensim model (structure and documentation), in the order of the
+    file; parsed once per file content and cached.
 
     Raises ``ModelError`` if the file is missing or cannot be parsed completely.
     """
-    return list(_parsed(path).docs)
+    return list(_parsed(path).variables)
 
 
 def stock_flows(path: str | os.PathLike[str] | None = None) -> dict[str, list[tuple[str, int]]]:
@@ -563,14 +547,12 @@ def stock_flows(path: str | os.PathLike[str] | None = None) -> dict[str, list[tu
 
 
 def model_structure(path: str | os.PathLike[str] | None = None) -> list[ModelVariable]:
-    """Kind, sector, references and flows of every variable, in the order of the file.
-
-    Raises ``ModelError`` like ``model_documentation``.
-    """
-    return list(_parsed(path).structure)
+    """The same records as ``model_documentation`` (kept for the callers that read the
+    structure: kind, sector, references and flows)."""
+    return list(_parsed(path).variables)
 
 
-def documentation_problems(docs: list[VariableDoc]) -> list[str]:
+def documentation_problems(docs: list[ModelVariable]) -> list[str]:
     """Breaches of the comment and grouping conventions, one readable line each."""
     problems = []
     for doc in docs:

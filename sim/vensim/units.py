@@ -75,6 +75,7 @@ import numpy as np
 import pint
 
 from sim.errors import ModelError, UnitsError
+from sim.vensim.model import variable_key
 
 __all__ = [
     "BASE_UNITS",
@@ -336,11 +337,6 @@ _PRECEDENCE = {
 }
 
 
-def _key(name: str) -> str:
-    """Name as PySD's parser writes references: lower case, spaces to underscores."""
-    return re.sub(r"[\s_]+", "_", name.strip().lower())
-
-
 def _function_name(name: str) -> str:
     return name.replace("_", " ").upper()
 
@@ -373,9 +369,9 @@ class _Checker:
         self.declared_text: dict[str, str] = {}
         self.subscripts: set[str] = set()
         for sub_range in self.section.subscripts:
-            self.subscripts.add(_key(sub_range.name))
+            self.subscripts.add(variable_key(sub_range.name))
             if isinstance(sub_range.subscripts, list):
-                self.subscripts.update(_key(str(sub)) for sub in sub_range.subscripts)
+                self.subscripts.update(variable_key(str(sub)) for sub in sub_range.subscripts)
         self.variable = ""
         self.declared: pint.Unit | None = None
         self.unit_errors: dict[str, str] = {}
@@ -391,7 +387,7 @@ class _Checker:
                 isinstance(comp.ast, (ae.LookupsStructure, ae.GetLookupsStructure))
                 for comp in element.components
             )
-            self.table[_key(element.name)] = _Entry(element.name, units, is_lookup)
+            self.table[variable_key(element.name)] = _Entry(element.name, units, is_lookup)
         time_step = self.table.get("time_step")
         if time_step and time_step.units is not None and time_step.units._units:
             self.time: pint.Unit = time_step.units
@@ -469,7 +465,7 @@ class _Checker:
         ae = self.ae
         for element in self.section.elements:
             self.variable = element.name
-            entry = self.table[_key(element.name)]
+            entry = self.table[variable_key(element.name)]
             self.declared = entry.units
             where = "units declaration"
             if element.name in self.unit_errors:
@@ -478,7 +474,7 @@ class _Checker:
                 )
             elif entry.units is None:
                 self.report("missing-units", where, "no units declared")
-            elif _key(element.name) in _CONTROL_VARIABLES and not self.us.same(
+            elif variable_key(element.name) in _CONTROL_VARIABLES and not self.us.same(
                 entry.units, self.time
             ):
                 self.report(
