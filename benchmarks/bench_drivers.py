@@ -60,7 +60,7 @@ def _sobol_phases(scenario_path: Path) -> dict[str, float]:
     from sim.report.figures import figure_png
     from sim.report.sensitivity_charts import sensitivity_chart
     from sim.scenario import load_scenario
-    from sim.workflows.drivers import DEFAULT_SAMPLES, target_values
+    from sim.workflows.sensitivity import DEFAULT_SAMPLES, target_values
 
     phases: dict[str, float] = {}
     start = time.perf_counter()
@@ -72,7 +72,7 @@ def _sobol_phases(scenario_path: Path) -> dict[str, float]:
     uncertain, paths = sorted(scenario.uncertainties), sorted(scenario.paths)
     names = [*uncertain, *paths]
     start = time.perf_counter()
-    # as sim.workflows.drivers.sensitivity_analysis: each path is one input choosing a realisation
+    # as sim.workflows.sensitivity.run_sensitivity: each path is one input choosing a realisation
     unit = sa.design(names, "sobol", samples, scenario.monte_carlo.seed)
     drawn = sa.to_model_units(unit[:, : len(uncertain)], scenario.uncertainties, uncertain, "sobol")
     probabilities = sa.to_probabilities(unit[:, len(uncertain) :], "sobol")

@@ -1,4 +1,5 @@
-"""Benchmark of ``innosim compare | sweep | solve`` at default settings (not a test).
+"""Benchmark of ``innosim compare | sweep | solve`` at default settings (not a test): the
+workflows ``sim.workflows.compare``, ``.sweep`` and ``.solve`` behind the command line.
 
 Run: ``.venv/bin/python benchmarks/bench_explore.py [--repeats 1] [--keep DIR]``.
 
@@ -119,8 +120,8 @@ def main() -> None:
         root.mkdir(parents=True, exist_ok=True)
         results = []
         for index, (name, args) in enumerate(cases(root).items()):
-            out = root / f"case{index}"
-            runs = [run_case(args, out) for _ in range(max(1, options.repeats))]
+            repeats = range(max(1, options.repeats))
+            runs = [run_case(args, root / f"case{index}" / f"run{r}") for r in repeats]
             seconds = min(r[0] for r in runs)
             results.append((name, seconds))
             print(f"\n=== {name}: {seconds:.1f} s ({seconds / GOAL_SECONDS:.2f} of the 60 s goal)")

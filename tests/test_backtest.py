@@ -92,6 +92,17 @@ def test_writes_every_output(single):
     assert origin["origin"] == 2020 and origin["method"] in ("importance", "tempering")
     assert origin["conditioned"] == 6 and origin["scored"] == 6 and origin["ess"] > 0
     assert provenance["numpy_version"] and provenance["model_sha256"]
+    assert provenance["command"] == "innosim backtest"
+    # provenance.json records the same (written by sim.report.writer.write_outputs)
+    assert json.loads((single / "provenance.json").read_text(encoding="utf-8")) == provenance
+    assert {path.name for path in single.iterdir() if not path.name.startswith("backtest_")} == {
+        "backtest.csv",
+        "backtest.json",
+        "backtest.html",
+        "coverage.csv",
+        "pit.png",
+        "provenance.json",
+    }
     assert (single / "pit.png").is_file()
     assert len(list(single.glob("backtest_*.png"))) == len(OBSERVED)
     html = (single / "backtest.html").read_text(encoding="utf-8")
@@ -117,6 +128,18 @@ def test_a_second_origin_adds_its_rows(single, synthetic, tmp_path):
     pd.testing.assert_frame_equal(again, pd.read_csv(single / "backtest.csv"))
     coverage = pd.read_csv(out / "coverage.csv")
     assert list(coverage.loc[coverage["variable"] == "all", "origin"]) == ["2017", "2020", "all"]
+
+
+def test_two_worker_processes_give_the_serial_scores(single, synthetic, tmp_path):
+    out = tmp_path / "processes"
+    result = _run(
+        str(FIXTURE), "--observed", str(synthetic), "--origin", "2020", "--draws", DRAWS,
+        "--seed", "5", "--out", str(out), "--lang", "en", "--executor", "processes",
+        "--workers", "2",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    for name in ("backtest.csv", "coverage.csv"):
+        assert (out / name).read_bytes() == (single / name).read_bytes(), name
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,10 @@
 """``innosim calibrate`` and ``innosim assess`` (sim.cli.data_commands,
-sim.cli.assessment_commands): outputs, languages, bad input (exit 2, naming the file, line, field or
-flag; nothing written)."""
+sim.cli.assessment_commands): outputs, languages, executors, bad input (exit 2, naming the file,
+line, field or flag; nothing written)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -64,7 +65,62 @@ def test_calibrate_writes_every_output(observed, tmp_path):
     targets = pd.read_csv(out / "targets.csv")
     assert {"prior_probability", "calibrated_probability"} <= set(targets.columns)
     assert len(list(out.glob("fit_*.png"))) == 3 and (out / "parameters.png").is_file()
+    assert {path.name for path in out.iterdir() if not path.name.startswith("fit_")} == {
+        "posterior.nc",
+        "parameters.csv",
+        "parameters.png",
+        "targets.csv",
+        "pairs.csv",
+        "misfits.csv",
+        "provenance.json",
+    }
+    record = json.loads((out / "provenance.json").read_text(encoding="utf-8"))
+    assert record["command"] == "innosim calibrate" and record["draws"] == 300
+    assert record["observed_file"] == observed.name and record["method"] in (
+        "importance",
+        "tempering",
+    )
+    assert posterior.attrs["command"] == "innosim calibrate"  # the provenance, in the file too
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_calibrate_on_two_worker_processes_is_identical_to_serial(tmp_path):
+    """Sharp observations (3 %, three years): tempering, every run split between two
+    processes; the posterior, tables and charts are the serial run's."""
+    scenario = load_scenario(FIXTURE)
+    data = synthetic_observations(scenario, {}, OBSERVED, [2018, 2020, 2022], 0.03, seed=1)
+    path = tmp_path / "sharp.csv"
+    data.to_csv(path, index=False)
+    outputs = {}
+    for name, executor in (("serial", []), ("processes", ["--executor", "processes"])):
+        out = tmp_path / name
+        args = ["calibrate", str(FIXTURE), "--observed", str(path), "--draws", "200"]
+        args += ["--seed", "3", "--out", str(out), "--lang", "en", *executor]
+        if executor:
+            args += ["--workers", "2"]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert "sequential Monte Carlo" in result.stdout
+        outputs[name] = out
+    serial, processes = outputs["serial"], outputs["processes"]
+    first, second = (
+        xr.load_dataset(serial / "posterior.nc"),
+        xr.load_dataset(processes / "posterior.nc"),
+    )
+    xr.testing.assert_equal(first, second)
+    assert first.attrs["stages"] == second.attrs["stages"]
+    for name in ("parameters.csv", "targets.csv", "pairs.csv", "misfits.csv"):
+        assert (serial / name).read_bytes() == (processes / name).read_bytes(), name
+
+
+def test_executor_flags_that_do_not_go_together_exit_2(observed, tmp_path):
+    out = tmp_path / "o"
+    args = ["calibrate", str(FIXTURE), "--observed", str(observed), "--out", str(out)]
+    result = runner.invoke(app, [*args, "--workers", "2"])
+    assert result.exit_code == 2 and "--workers" in result.output
+    result = runner.invoke(app, [*args, "--scheduler", "tcp://127.0.0.1:1"])
+    assert result.exit_code == 2 and "--scheduler" in result.output
+    assert not out.exists()
 
 
 def test_assess_writes_every_output(observed, tmp_path):
@@ -91,6 +147,21 @@ def test_assess_writes_every_output(observed, tmp_path):
     html = (out / "assess.html").read_text(encoding="utf-8")
     assert 'lang="zh-CN"' in html and "data:image/png;base64," in html and "SYNTHETIC" in html
     assert len(list(out.glob("assess_*.png"))) == 2
+    names = {path.name for path in out.iterdir()}
+    assert {"assess.csv", "assess.html", "misfits.csv", "provenance.json"} <= names
+    assert len(names) == 6  # and the two charts
+    record = json.loads((out / "provenance.json").read_text(encoding="utf-8"))
+    assert record["command"] == "innosim assess" and record["observed"] == observed.name
+    assert record["draws"] == 300 and record["as_of"] == 2022 and record["scenario_sha256"]
+    assert record["lever"] == "Fiscal Innovation Share Floor"
+    searched = table[table["lever_status"].notna()]
+    assert set(searched["lever_status"]) <= {"already", "found", "unreachable"}
+    for row in searched.itertuples():
+        if row.lever_status == "unreachable":
+            assert pd.isna(row.lever_value)
+        else:
+            assert row.lever_probability >= 0.8
+            assert row.lever_prob_low <= row.lever_probability <= row.lever_prob_high
 
 
 def _bad_csv(tmp_path: Path, row: str) -> Path:
@@ -126,8 +197,11 @@ def test_bad_observed_file(real_model, tmp_path, command, row, field):
         (["--draws", "0"], "--draws"),
         (["--lever", "nonsense"], "--lever"),
         (["--lever", "Fiscal Innovation Share Flor=0.02:0.1"], "did you mean"),
-        (["--lever", "Fiscal Innovation Share Floor=0.02:2"], "outside the Vensim limits"),
-        (["--lever", "Public Cost Per Carrier=100:200"], "uncertain in the scenario"),
+        (["--lever", "Fiscal Innovation Share Floor=0.02:2"], "outside the plausible policy range"),
+        (["--lever", "Fiscal Innovation Share Floor=0.02:0.02"], "is empty"),
+        (["--lever", "Public Cost Per Carrier=100:200"], "is an uncertainty of scenario"),
+        (["--lever", "High Tech Enterprises"], "is a stock"),
+        (["--workers", "2"], "--executor processes or dask"),
         (["--as-of", "1990"], "--as-of"),
         (["--lang", "fr"], "--lang"),
     ],
@@ -149,7 +223,7 @@ def test_assess_bad_flags(observed, tmp_path, args, fragment):
         ],
     )
     assert result.exit_code == 2, result.output
-    assert fragment in result.stderr
+    assert fragment in " ".join(result.stderr.replace("│", " ").split())  # unwrapped
     assert not out.exists()
 
 

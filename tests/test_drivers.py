@@ -12,7 +12,8 @@ from sim.engine.ensemble import lever_params
 from sim.paths import DEFAULT_SCENARIO_PATH
 from sim.sampling import sample
 from sim.scenario import load_scenario
-from sim.workflows.drivers import find_target, run_discovery, run_sensitivity, target_values
+from sim.workflows.discover import UnknownTargetError, find_target, run_discovery
+from sim.workflows.sensitivity import run_sensitivity, target_values
 
 
 @pytest.fixture(scope="module")
@@ -90,5 +91,5 @@ def test_discovery_on_the_baseline(baseline) -> None:
 
 
 def test_unknown_target_lists_the_known_ones(baseline) -> None:
-    with pytest.raises(KeyError, match="high_tech_enterprises_2025"):
+    with pytest.raises(UnknownTargetError, match="high_tech_enterprises_2025"):
         find_target(baseline, "nope")

@@ -1,4 +1,5 @@
-"""Compare, sweep and solve on the real model with few draws: CRN, validation, consistency."""
+"""Compare, sweep and solve (sim.workflows.compare, .sweep, .solve on sim.workflows.lever_runs)
+on the real model with few draws: CRN, validation, consistency."""
 
 from __future__ import annotations
 
@@ -14,23 +15,21 @@ from sim.engine.ensemble import run_ensemble
 from sim.paths import DEFAULT_SCENARIO_PATH
 from sim.results import at_year
 from sim.scenario import load_scenario
+from sim.scenario.levers import LeverError, LeverRange, nearest_money
 from sim.vensim import ModelVariable, model_documentation, model_structure
-from sim.workflows.explore import (
+from sim.workflows.compare import compare_scenarios
+from sim.workflows.lever_runs import LeverRuns, PolicyQuestionError
+from sim.workflows.solve import (
     NOT_WITHIN_PLAUSIBLE,
     NOT_WITHIN_SEARCHED,
     WITHIN_PLAUSIBLE,
-    ExploreError,
-    Explorer,
-    LeverRange,
     ObjectiveError,
-    compare_scenarios,
     load_objective,
-    nearest_money,
     plan_years,
     solve_budget,
     solve_lever,
-    sweep_levers,
 )
+from sim.workflows.sweep import sweep_levers
 
 FLOOR = "Fiscal Innovation Share Floor"
 HTE = "high_tech_enterprises_2025"
@@ -59,16 +58,16 @@ def high_floor(real_model, tmp_path_factory):
     return _floor_variant(tmp_path_factory.mktemp("variant"), HIGH_FLOOR)
 
 
-def test_explorer_reproduces_the_ensemble_runner(baseline, high_floor) -> None:
+def test_lever_runs_reproduce_the_ensemble_runner(baseline, high_floor) -> None:
     """Stacked settings give exactly the runs of the scenarios that set those levers."""
-    explorer = Explorer(baseline, draws=64, seed=5)
-    values = explorer.values({FLOOR: np.array([0.02, HIGH_FLOOR])})
+    runs = LeverRuns(baseline, draws=64, seed=5)
+    values = runs.values({FLOOR: np.array([0.02, HIGH_FLOOR])})
     for row, scenario in enumerate((baseline, high_floor)):
         results = run_ensemble(scenario, draws=64, seed=5)
         for target in baseline.targets:
             expected = at_year(results, target.variable, target.year)
             np.testing.assert_allclose(values[target.name][row], expected, rtol=1e-12)
-    hits = explorer.hits({FLOOR: np.array([0.02])})
+    hits = runs.hits({FLOOR: np.array([0.02])})
     results = run_ensemble(baseline, draws=64, seed=5)
     expected_all = np.logical_and.reduce(
         [met(t, at_year(results, t.variable, t.year)) for t in baseline.targets]
@@ -158,29 +157,29 @@ def test_sweep_is_monotone_where_the_model_is(baseline) -> None:
     ],
 )
 def test_bad_lever_names(baseline, lever: str, message: str) -> None:
-    with pytest.raises(ExploreError, match=message):
+    with pytest.raises(LeverError, match=message):
         sweep_levers(baseline, [LeverRange(lever, 0.1, 0.2, 3)], draws=8)
 
 
 def test_ranges_must_lie_inside_the_plausible_policy_range(baseline) -> None:
     """The model states each lever's plausible policy range as its Vensim range."""
-    with pytest.raises(ExploreError, match=r"outside the plausible policy range \[0, 0.1\]"):
+    with pytest.raises(LeverError, match=r"outside the plausible policy range \[0, 0.1\]"):
         sweep_levers(baseline, [LeverRange(FLOOR, 0.05, 0.2, 3)], draws=8)
-    with pytest.raises(ExploreError, match=r"widen that range in the model file") as caught:
-        solve_lever(baseline, FLOOR, HTE, 0.8, 0.0, 0.2, draws=8)
+    with pytest.raises(LeverError, match=r"widen that range in the model file") as caught:
+        solve_lever(baseline, LeverRange(FLOOR, 0.0, 0.2), HTE, 0.8, draws=8)
     assert caught.value.option == "--lever" and "0.2 is outside" in caught.value.message
-    with pytest.raises(ExploreError, match="START < STOP"):
+    with pytest.raises(LeverError, match="START < STOP"):
         sweep_levers(baseline, [LeverRange(FLOOR, 0.5, 0.1, 3)], draws=8)
 
 
 def test_constrained_lever_needs_a_rebalance_rule(baseline) -> None:
     lever = [LeverRange("Fund Allocation Share", 0.1, 0.3, 3)]
-    with pytest.raises(ExploreError, match="constraint 'allocation_shares'.*--rebalance"):
+    with pytest.raises(LeverError, match="constraint 'allocation_shares'.*--rebalance"):
         sweep_levers(baseline, lever, draws=8)
-    with pytest.raises(ExploreError, match="Talent Allocation Share would be"):
+    with pytest.raises(LeverError, match="Talent Allocation Share would be"):
         sweep_levers(baseline, [LeverRange("Fund Allocation Share", 0.1, 0.3, 3)],
                      ["Talent Allocation Share"], draws=8)  # fmt: skip
-    with pytest.raises(ExploreError, match="nothing to rebalance"):
+    with pytest.raises(LeverError, match="nothing to rebalance"):
         sweep_levers(baseline, [LeverRange(FLOOR, 0.01, 0.03, 3)], ["Talent Allocation Share"],
                      draws=8)  # fmt: skip
     result = sweep_levers(baseline, lever, ["proportional"], draws=16)
@@ -197,8 +196,8 @@ def test_solve_the_floor_for_high_tech_enterprises(baseline) -> None:
     target = next(t for t in baseline.targets if t.name == HTE)
 
     def probability(floor: float) -> float:
-        explorer = Explorer(baseline, draws=128, seed=11)
-        return float(explorer.hits({FLOOR: np.array([floor])})[target.name].mean())
+        runs = LeverRuns(baseline, draws=128, seed=11)
+        return float(runs.hits({FLOOR: np.array([floor])})[target.name].mean())
 
     assert probability(solution.value) >= 0.8
     if solution.status == "reached":
@@ -216,7 +215,8 @@ def test_solve_the_floor_for_high_tech_enterprises(baseline) -> None:
 
 
 def test_solve_reports_unreachable_targets(baseline) -> None:
-    answer = solve_lever(baseline, FLOOR, "tech_smes_2025", 0.5, 0.0, 0.05, draws=32, seed=1)
+    lever = LeverRange(FLOOR, 0.0, 0.05)
+    answer = solve_lever(baseline, lever, "tech_smes_2025", 0.5, draws=32, seed=1)
     assert answer.solution.status == "not_reachable" and answer.solution.value is None
     assert 0 <= answer.solution.best_probability < 0.5
     assert answer.plausible == NOT_WITHIN_SEARCHED  # [0, 0.05] is part of [0, 0.1]
@@ -311,9 +311,9 @@ def test_plan_years_come_from_the_model(baseline) -> None:
 
 
 def test_solve_checks_its_inputs(baseline) -> None:
-    with pytest.raises(ExploreError, match="--prob"):
+    with pytest.raises(PolicyQuestionError, match="--prob"):
         solve_lever(baseline, FLOOR, HTE, 1.5, draws=8)
-    with pytest.raises(ExploreError, match="did you mean 'high_tech_enterprises_2025'"):
+    with pytest.raises(PolicyQuestionError, match="did you mean 'high_tech_enterprises_2025'"):
         solve_lever(baseline, FLOOR, "high_tech_enterprise_2025", 0.8, draws=8)
 
 
@@ -336,9 +336,9 @@ def test_budget_shares_add_to_one_within_bounds(baseline) -> None:
 
 
 def test_budget_bounds_are_checked(baseline) -> None:
-    with pytest.raises(ExploreError, match="--min-share"):
+    with pytest.raises(PolicyQuestionError, match="--min-share"):
         solve_budget(baseline, lower=0.2, draws=8, search_draws=16, maxiter=1)
-    with pytest.raises(ExploreError, match="did you mean 'Fund Allocation Share'"):
+    with pytest.raises(PolicyQuestionError, match="did you mean 'Fund Allocation Share'"):
         solve_budget(baseline, lower={"Fund Share": 0.1}, draws=8, search_draws=16, maxiter=1)
 
 

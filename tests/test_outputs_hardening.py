@@ -85,13 +85,27 @@ def _command(name: str, scenario: Path, out: str) -> list[str]:
 
 @pytest.fixture
 def no_work(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Loading a scenario (every command's first step after the --out check) fails the test."""
+    """Loading a scenario (every command's first step after the --out check) fails the test.
+
+    Patched where it is looked up: in ``sim.scenario`` and in every workflow that imported it
+    (a module imported under the patch would otherwise keep the fake after the test)."""
+    import importlib
+    import pkgutil
+
     import sim.scenario
+    import sim.workflows
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the command went on past a bad --out")
 
+    workflows = [
+        importlib.import_module(f"sim.workflows.{info.name}")
+        for info in pkgutil.iter_modules(sim.workflows.__path__)
+    ]  # imported before the patch, so none of them binds the fake for good
     monkeypatch.setattr(sim.scenario, "load_scenario", refuse)
+    for module in workflows:
+        if hasattr(module, "load_scenario"):
+            monkeypatch.setattr(module, "load_scenario", refuse)
 
 
 # --- --out checked before anything runs -----------------------------------------------------
@@ -188,6 +202,8 @@ def test_full_file_system_is_refused_before_anything_runs(
 
 def test_full_disk_while_writing_the_netcdf(tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """``calibrate`` writes posterior.nc with xarray (``run`` streams ensemble.nc: its full
+    disk is tested in tests/test_cli_run.py)."""
     import xarray as xr
 
     def full(self: object, path: object, *args: object, **kwargs: object) -> None:
@@ -196,7 +212,7 @@ def test_full_disk_while_writing_the_netcdf(tmp_path: Path,
 
     monkeypatch.setattr(xr.Dataset, "to_netcdf", full)
     out = tmp_path / "out"
-    result = _run(*_command("run", _scenario(tmp_path), str(out)), "--draws", 16)
+    result = _run(*_command("calibrate", _scenario(tmp_path), str(out)), "--draws", 400)
     assert result.exit_code == 2, result.output
     assert result.stderr.strip().endswith(
         f"innosim: error: --out {out}: writing the outputs failed: No space left on device; "

@@ -31,10 +31,11 @@ from sim.errors import ScenarioError
 from sim.results import slug
 from sim.sampling import draw_path, path_shocks, sample
 from sim.scenario import AR1, LogAR1, load_scenario, scenario_digest, scenario_schema
+from sim.scenario.levers import LeverError, lever_info
 from sim.scenario.observed import ObservedDataError, driver_series, load_observed
 from sim.workflows.calibrate import condition, conditioned_ensembles
-from sim.workflows.drivers import target_values
-from sim.workflows.explore import ExploreError, Explorer, lever_info
+from sim.workflows.lever_runs import LeverRuns
+from sim.workflows.sensitivity import target_values
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MODEL = FIXTURES / "economy.mdl"
@@ -473,8 +474,8 @@ def test_target_values_and_explorer_do_not_depend_on_the_chunk_size(
         values = target_values(compiled, scenario.targets, inputs.fixed, inputs.per_draw, 48, chunk)
         np.testing.assert_array_equal(values["gdp_2025"], gdp)
     share = {"RD Share": np.array([0.012, 0.02])}
-    wide = Explorer(scenario, draws=48, seed=3, model=MODEL).values(share)
-    narrow = Explorer(scenario, draws=48, seed=3, model=MODEL, chunk_size=5).values(share)
+    wide = LeverRuns(scenario, draws=48, seed=3, model=MODEL).values(share)
+    narrow = LeverRuns(scenario, draws=48, seed=3, model=MODEL, chunk_size=5).values(share)
     for name in wide:
         np.testing.assert_array_equal(wide[name], narrow[name])
     np.testing.assert_array_equal(wide["gdp_2025"][0], gdp)  # the scenario's own setting
@@ -534,10 +535,10 @@ def test_results_carry_the_drivers_and_paths(results, scenario) -> None:
 
 
 def test_a_driver_cannot_be_swept(scenario, compiled) -> None:
-    with pytest.raises(ExploreError, match="imposed as data"):
-        lever_info(scenario, compiled, "Coal Output")
-    with pytest.raises(ExploreError, match="imposed as data"):
-        lever_info(scenario, compiled, SHOCK)
+    with pytest.raises(LeverError, match="imposed as data"):
+        lever_info(scenario, "Coal Output", MODEL)
+    with pytest.raises(LeverError, match="imposed as data"):
+        lever_info(scenario, SHOCK, MODEL)
 
 
 # --- calibration conditions the paths year by year ---------------------------------------------
@@ -654,7 +655,7 @@ def test_shocks_drive_the_path_as_the_run_does(compiled, scenario):
 
 
 def test_sensitivity_treats_each_path_as_one_input(scenario) -> None:
-    from sim.workflows.drivers import run_sensitivity
+    from sim.workflows.sensitivity import run_sensitivity
 
     run = run_sensitivity(scenario, "sobol", 32, model=MODEL)
     assert set(run.table["parameter"]) == {*scenario.uncertainties, *scenario.paths}
@@ -667,7 +668,7 @@ def test_sensitivity_treats_each_path_as_one_input(scenario) -> None:
 
 
 def test_discovery_sees_each_paths_mean(scenario, results) -> None:
-    from sim.workflows.drivers import path_mean, run_discovery
+    from sim.workflows.discover import path_mean, run_discovery
 
     found = run_discovery(scenario, "gdp_2025", draws=48, seed=3, model=MODEL)
     column = f"{COAL} (mean 2021-2030)"

@@ -204,3 +204,112 @@ def test_sample_scenario_and_frame() -> None:
     frame = to_frame(draw_uncertainties(small, small.monte_carlo))
     assert frame.shape == (100, len(scenario.uncertainties))
     assert frame.index.name == "draw" and list(frame.index[:2]) == [0, 1]
+
+
+# --- drawn chunk by chunk, the reference kept, inverse CDFs cached ----------------------------
+
+
+def _reference_sample(uncertainties, n_draws, seed, sampler, correlations=()):
+    """``sample`` as it was first written: uniforms straight from scipy.stats.qmc, Iman-Conover
+    on the whole block with scipy's ranks and normal scores, then each inverse CDF."""
+    from scipy import linalg
+
+    from sim.sampling import _score_correlation, uniforms
+
+    u = uniforms(sorted(uncertainties), n_draws, seed, sampler)
+    if correlations:
+        names, spearman = correlation_matrix(correlations)
+        block = np.column_stack([u[name] for name in names])
+        n = len(block)
+        scores = stats.norm.ppf(stats.rankdata(block, axis=0, method="ordinal") / (n + 1))
+        q = linalg.cholesky(np.corrcoef(scores, rowvar=False), lower=True)
+        p = linalg.cholesky(_score_correlation(spearman), lower=True)
+        moved = linalg.solve_triangular(q, scores.T, lower=True).T @ p.T
+        ranks = stats.rankdata(moved, axis=0, method="ordinal") - 1
+        block = np.take_along_axis(np.sort(block, axis=0), ranks, axis=0)
+        u |= {name: block[:, j] for j, name in enumerate(names)}
+    return {name: uncertainties[name].ppf(u[name]) for name in sorted(uncertainties)}
+
+
+@pytest.fixture(scope="module")
+def baseline_scenario():
+    return load_scenario(DEFAULT_SCENARIO_PATH)
+
+
+@pytest.mark.parametrize(("sampler", "n"), [("lhs", 997), ("random", 500), ("sobol", 512)])
+@pytest.mark.parametrize("correlated", [False, True])
+def test_chunks_are_the_rows_of_the_whole_sample(baseline_scenario, sampler, n, correlated):
+    from sim.sampling import sample_design
+
+    uncertainties = baseline_scenario.uncertainties
+    correlations = baseline_scenario.correlations if correlated else ()
+    expected = _reference_sample(uncertainties, n, 3, sampler, correlations)
+    whole = sample(uncertainties, n, 3, sampler, correlations)
+    assert list(whole) == list(expected)
+    for name in expected:
+        assert np.array_equal(whole[name], expected[name]), name
+    design = sample_design(uncertainties, n, 3, sampler, correlations)
+    bounds = [0, 1, 2, 100, n - 7, n]
+    chunks = [design.chunk(a, b) for a, b in zip(bounds, bounds[1:], strict=False)]
+    drawn = [chunk.draws() for chunk in chunks[::-1]][::-1]  # in any order
+    for name in expected:
+        assert np.array_equal(np.concatenate([d[name] for d in drawn]), expected[name]), name
+    with pytest.raises(ValueError, match="not a chunk of"):
+        design.chunk(5, n + 1)
+
+
+def test_the_lhs_strata_are_kept_out_of_memory_or_in_it(baseline_scenario, monkeypatch):
+    import tempfile
+
+    from sim.sampling import sample_design
+
+    uncertainties = baseline_scenario.uncertainties
+    on_disk = sample_design(uncertainties, 300, 9)
+    assert on_disk.strata is not None and on_disk.strata._file is not None
+
+    def no_temporary_file(*args, **kwargs):
+        raise OSError("read-only file system")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", no_temporary_file)
+    in_memory = sample_design(uncertainties, 300, 9)
+    assert in_memory.strata is not None and in_memory.strata._file is None
+    for name in on_disk.strata.names():
+        rows = on_disk.strata.rows(name, 10, 290)
+        assert np.array_equal(rows, in_memory.strata.rows(name, 10, 290))
+        assert np.array_equal(np.sort(on_disk.strata.rows(name, 0, 300)), np.arange(1, 301))
+
+
+def test_path_shocks_drawn_from_stream_states():
+    from sim.sampling import ShockStreams, path_shocks, shocks_from_states
+
+    years = [2016, 2017, 2030]
+    expected = path_shocks("Coal Output", 400, years, 8)
+    streams = ShockStreams("Coal Output", years, 8)
+    for start, stop in [(0, 150), (150, 151), (151, 400), (20, 30)]:  # the last goes back
+        got = shocks_from_states(streams.states(start), stop - start)
+        assert np.array_equal(got, expected[start:stop])
+    assert shocks_from_states(ShockStreams("Coal Output", [], 8).states(5), 3).shape == (3, 0)
+
+
+def test_inverse_cdfs_are_cached_on_disk_bit_for_bit(tmp_path, monkeypatch):
+    from sim import sampling
+
+    monkeypatch.setattr(sampling, "_cache_dir", lambda: tmp_path / "cache")
+    pert = UNCERTAINTIES["B"]
+    u = np.random.default_rng(1).random(1000)
+    first = sampling.inverse_cdf(pert, u)
+    assert len(list((tmp_path / "cache").glob("*.npy"))) == 1
+    calls: list[int] = []
+    real_ppf = type(pert).ppf
+    monkeypatch.setattr(type(pert), "ppf", lambda self, v: calls.append(1) or real_ppf(self, v))
+    again = sampling.inverse_cdf(pert, u)
+    assert np.array_equal(again, first) and np.array_equal(first, real_ppf(pert, u))
+    assert calls == []  # read, not evaluated
+    other = Pert(distribution="pert", min=1, mode=2.0000001, max=4, source="t")
+    sampling.inverse_cdf(other, u)  # another distribution: another entry
+    assert calls == [1] and len(list((tmp_path / "cache").glob("*.npy"))) == 2
+    sampling.inverse_cdf(pert, np.random.default_rng(2).random(sampling.CACHED_DRAWS + 1))
+    assert len(list((tmp_path / "cache").glob("*.npy"))) == 2  # too large to keep
+    monkeypatch.setattr(sampling, "CACHE_BYTES", 1)
+    sampling.inverse_cdf(pert, u[:10])
+    assert len(list((tmp_path / "cache").glob("*.npy"))) <= 1  # the oldest went

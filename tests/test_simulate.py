@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -59,23 +60,37 @@ def test_numbers() -> None:
     assert sm.format_number(math.nan, 2) == "–"
 
 
-def test_write_outputs_leaves_nothing_half_written(
-    results: pd.DataFrame, targets: list, tmp_path: Path
+def test_deterministic_run_writes_csv_png_and_provenance(
+    targets: list, tiny_targets: Path, tiny_model: Path, tmp_path: Path
 ) -> None:
-    figure = sm.plot_targets(results, targets, "zh", "标题")
     out = tmp_path / "out"
-    written = sm.write_outputs(results, figure, out)
-    assert {p.name for p in written} == {"simulate.png", "simulate.csv"}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    report = sm.deterministic_run(tiny_targets, out, lang="en", model=tiny_model)
+    assert [p.name for p in report.written] == ["provenance.json", "simulate.csv", "simulate.png"]
+    assert sorted(p.name for p in out.iterdir()) == [p.name for p in report.written]
+    assert report.console == format_table(report.table)
+    assert list(report.table.columns)[:2] == ["Indicator", "Unit"]
+    # simulate.csv: the year as the first column, six significant digits
+    text = (out / "simulate.csv").read_text(encoding="utf-8")
+    assert text == report.results.to_csv(float_format="%.6g")
+    assert text.splitlines()[0] == "year,High Tech Enterprises,RD Intensity,HTE Exits"
+    frame = pd.read_csv(out / "simulate.csv", index_col="year")
+    assert list(frame.index) == list(range(2015, 2036))
+    provenance = json.loads((out / "provenance.json").read_text(encoding="utf-8"))
+    assert provenance["command"] == "innosim simulate"
+    assert provenance["scenario"] == tiny_targets.name
+    assert provenance["model"] == tiny_model.name and len(provenance["model_sha256"]) == 64
 
+
+def test_deterministic_run_leaves_nothing_half_written(
+    tiny_targets: Path, tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     class Boom(RuntimeError):
         pass
 
-    class BadFigure:
-        def savefig(self, *args: object, **kwargs: object) -> None:
-            raise Boom
+    def broken(*args: object, **kwargs: object) -> None:
+        raise Boom  # simulate.csv is staged, simulate.png fails
 
-    fresh = tmp_path / "fresh"
+    monkeypatch.setattr(Path, "write_bytes", broken)
     with pytest.raises(Boom):
-        sm.write_outputs(results, BadFigure(), fresh)  # type: ignore[arg-type]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+        sm.deterministic_run(tiny_targets, tmp_path / "fresh", model=tiny_model)
+    assert list(tmp_path.iterdir()) == []

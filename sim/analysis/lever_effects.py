@@ -1,7 +1,7 @@
 """What each lever does: target medians and probabilities at the ends of its plausible range.
 
 Pure: the caller simulates (``values_at`` takes lever settings and returns each target's values
-per setting, as ``sim.workflows.explore.Explorer.values`` does); nothing here runs the model.
+per setting, as ``sim.workflows.lever_runs.LeverRuns.values`` does); nothing here runs the model.
 """
 
 from __future__ import annotations

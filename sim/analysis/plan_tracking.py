@@ -10,6 +10,9 @@ and the growth still needed. Pure functions; ``sim.workflows.assess`` runs the e
   the path value, *off track* beyond that; *no data* without an observation after the plan
   start.
 * **Growth needed**: ``(target / last) ** (1 / years left) - 1`` per year.
+* **Goal** of a lever change: the probability a target should have after it,
+  ``DEFAULT_GOAL`` (80 %, the mid-term rule of thumb); ``sim.workflows.assess`` searches the
+  lever with ``sim.analysis.threshold_search.solve_threshold``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ NO_DATA = "no_data"
 STATUSES = (ON_TRACK, AT_RISK, OFF_TRACK, NO_DATA)
 #: Shortfall below the path (share of the path value) still counted as "at risk".
 AT_RISK_MARGIN = 0.10
+#: Probability a target should have after a lever change (the mid-term rule of thumb).
+DEFAULT_GOAL = 0.8
 
 PathRule = Literal["geometric", "linear"]
 #: Units of shares and intensities (interpolated linearly).

@@ -1,6 +1,6 @@
 """Global sensitivity of the targets to a scenario's uncertainties (SALib): pure functions.
 
-The steps, each usable on its own (the runner lives in ``sim.workflows.drivers``):
+The steps, each usable on its own (the runs live in ``sim.workflows.sensitivity``):
 
 1. ``design(names, method, samples, seed)``: SALib's sample in the unit hypercube —
    ``SALib.sample.sobol.sample`` (Saltelli's scheme on a scrambled Sobol' sequence, first and

@@ -1,7 +1,8 @@
 """What a lever must be set to: threshold search and budget splits on common random numbers.
 
-Pure functions on arrays and callables (no model, no runner): the callers in
-``sim.workflows.explore`` pass functions that simulate the same draws at other lever settings.
+Pure functions on arrays and callables (no model, no runner): the callers
+(``sim.workflows.solve``, ``sim.workflows.assess``) pass functions that simulate the same draws
+at other lever settings (``sim.workflows.lever_runs``).
 
 * ``solve_threshold`` finds the smallest lever value whose probability of meeting a target
   reaches a required level (the largest, when raising the lever lowers the probability). With
@@ -10,6 +11,10 @@ Pure functions on arrays and callables (no model, no runner): the callers in
   sign of ``P(x) − level``). Its interval inverts the Wilson interval of the probability: the
   lever values where the upper and the lower Wilson bound cross the level (the values at
   which the level is still plausible, and at which it is reached with 95 % confidence).
+  Draws may carry weights (importance weights of a conditioned sample, ``innosim assess``):
+  the probability is then the weighted share of draws meeting the target, and its Wilson
+  interval uses the effective sample size (Kish's ``(Σw)² / Σw²`` unless the caller gives a
+  more conservative one).
 * ``project_shares`` and ``optimise_shares`` search budget splits: shares within bounds that
   add to a total (the Euclidean projection onto that set, then
   ``scipy.optimize.differential_evolution``, derivative-free and seeded).
@@ -27,6 +32,7 @@ from typing import Literal
 import numpy as np
 from scipy import optimize, special
 
+from sim.analysis.importance_weighting import kish_ess
 from sim.analysis.probabilities import wilson_interval
 
 #: Hits of the target at each lever value: ``values (k,) -> bool array (k, n_draws)``.
@@ -47,21 +53,19 @@ class Evaluation:
 
     Attributes:
         value: lever value (model units).
-        hits: draws that meet the target.
+        probability: share of draws meeting the target (weighted share for weighted draws).
+        low, high: its Wilson interval.
         draws: draws run.
-        low, high: Wilson interval of ``hits / draws``.
+        effective_draws: the sample size of the interval: ``draws``, or the effective sample
+            size of weighted draws.
     """
 
     value: float
-    hits: int
-    draws: int
+    probability: float
     low: float
     high: float
-
-    @property
-    def probability(self) -> float:
-        """Share of draws meeting the target."""
-        return self.hits / self.draws
+    draws: int
+    effective_draws: float
 
 
 @dataclass(frozen=True)
@@ -102,12 +106,35 @@ class ThresholdSolution:
 
 
 class _Probe:
-    """Evaluations of ``hits_at`` cached by lever value."""
+    """Evaluations of ``hits_at`` cached by lever value (weighted when ``weights`` are given,
+    the interval then on ``effective_draws``)."""
 
-    def __init__(self, hits_at: HitsAt, confidence: float) -> None:
+    def __init__(
+        self,
+        hits_at: HitsAt,
+        confidence: float,
+        weights: np.ndarray | None,
+        effective_draws: float | None,
+    ) -> None:
         self.hits_at = hits_at
         self.confidence = confidence
+        self.weights = weights
+        self.effective_draws = effective_draws
         self.cache: dict[float, Evaluation] = {}
+
+    def _shares(self, hits: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+        """Probability per row, the sample size of the interval, and the interval."""
+        n = hits.shape[1]
+        if self.weights is None:
+            counts = hits.sum(axis=1)
+            low, high = wilson_interval(counts, n, self.confidence)
+            return counts / n, float(n), low, high
+        if self.weights.shape != (n,):
+            raise ValueError(f"one weight per draw is needed: {n} draws, {self.weights.shape}")
+        shares = np.clip(hits @ self.weights / self.weights.sum(), 0.0, 1.0)
+        size = self.effective_draws or kish_ess(self.weights)
+        low, high = wilson_interval(shares * size, size, self.confidence)
+        return shares, size, low, high
 
     def evaluate(self, values: Sequence[float]) -> list[Evaluation]:
         todo = sorted({float(v) for v in values} - self.cache.keys())
@@ -118,10 +145,11 @@ class _Probe:
                     f"hits_at must return a boolean array of shape ({len(todo)}, n_draws); "
                     f"got {hits.shape}"
                 )
-            counts = hits.sum(axis=1)
-            low, high = wilson_interval(counts, hits.shape[1], self.confidence)
-            for value, count, lo, hi in zip(todo, counts, low, high, strict=True):
-                self.cache[value] = Evaluation(value, int(count), hits.shape[1], lo, hi)
+            shares, size, low, high = self._shares(hits)
+            for value, share, lo, hi in zip(todo, shares, low, high, strict=True):
+                self.cache[value] = Evaluation(
+                    value, float(share), float(lo), float(hi), hits.shape[1], size
+                )
         return [self.cache[float(v)] for v in values]
 
 
@@ -185,6 +213,8 @@ def solve_threshold(
     grid_points: int = GRID_POINTS,
     xtol: float | None = None,
     confidence: float = 0.95,
+    weights: np.ndarray | None = None,
+    effective_draws: float | None = None,
 ) -> ThresholdSolution:
     """The least lever value in ``[low, high]`` at which ``P(target met) >= level`` (the
     greatest, if the probability falls as the lever rises).
@@ -200,6 +230,12 @@ def solve_threshold(
             may hide a crossing).
         xtol: bisection tolerance in lever units (default: 1e-4 of the range).
         confidence: coverage of the Wilson intervals.
+        weights: one weight ``>= 0`` per draw (e.g. importance weights; normalised or not):
+            the probability is the weighted share of draws meeting the target. ``None``: equal
+            weights.
+        effective_draws: the sample size of the Wilson intervals of weighted draws (default:
+            Kish's effective sample size of ``weights``; give a smaller one for a sample whose
+            draws are correlated, e.g. a tempered one).
 
     Returns:
         ``ThresholdSolution``; "not reachable" is an answer (``status``), not an error.
@@ -213,7 +249,15 @@ def solve_threshold(
     tolerance = (high - low) * RELATIVE_TOLERANCE if xtol is None else float(xtol)
     if not tolerance > 0:
         raise ValueError(f"xtol must be positive; got {tolerance:g}")
-    probe = _Probe(hits_at, confidence)
+    if weights is not None:
+        weights = np.asarray(weights, dtype=float)
+        if weights.ndim != 1 or not (np.all(np.isfinite(weights)) and np.all(weights >= 0)):
+            raise ValueError("weights must be one finite number >= 0 per draw")
+        if not weights.sum() > 0:
+            raise ValueError("the weights must add to a positive number")
+    if effective_draws is not None and not effective_draws > 0:
+        raise ValueError(f"effective_draws must be positive; got {effective_draws:g}")
+    probe = _Probe(hits_at, confidence, weights, effective_draws)
     grid = np.linspace(low, high, grid_points)
     direction = _direction(probe.evaluate(grid))
     increasing = direction != "decreasing"
@@ -243,8 +287,8 @@ def solve_threshold(
         value_low=value_low,
         value_high=value_high,
         probability=at.probability if at else nan,
-        prob_low=float(at.low) if at else nan,
-        prob_high=float(at.high) if at else nan,
+        prob_low=at.low if at else nan,
+        prob_high=at.high if at else nan,
         best_value=best.value,
         best_probability=best.probability,
         evaluations=evaluations,

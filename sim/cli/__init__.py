@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -21,7 +22,6 @@ from sim.cli.options import (
     executor_from,
     exit_on_error,
     fail,
-    monte_carlo_or_exit,
     note,
     output_dir,
 )
@@ -54,30 +54,13 @@ def simulate(
 ) -> None:
     """Run the model once with its defaults, the scenario's drivers as observed and its yearly
     paths on their central values, and compare it with the plan's targets."""
-    from sim.engine import compile_model
-    from sim.engine.ensemble import central_exogenous
-    from sim.report.console import format_table
-    from sim.scenario import load_scenario
-    from sim.workflows import simulate as sm
+    from sim.workflows.simulate import deterministic_run
 
-    with claimed_out(out):
-        try:
-            resolved = load_scenario(scenario, model=model)
-            targets = resolved.targets
-            exogenous = (
-                central_exogenous(resolved, compile_model(model)) if resolved.exogenous() else {}
-            )
-            results = sm.run_default(targets, model=model, exogenous=exogenous)
-            language = lang.value
-            table = sm.indicator_table(results, targets, language)
-            title = sm.TEXT[language]["title"].format(scenario=scenario.stem)
-            figure = sm.plot_targets(results, targets, language, title)
-            written = sm.write_outputs(results, figure, out)
-        except InnosimError as exc:
-            raise fail(exc) from None
-    typer.echo(format_table(table))
+    with claimed_out(out), exit_on_error():
+        report = deterministic_run(scenario, out, lang=lang.value, model=model)
+    typer.echo(report.console)
     typer.echo("")
-    for path in written:
+    for path in report.written:
         typer.echo(f"wrote {path}")
 
 
@@ -207,61 +190,43 @@ def run(
     model: ModelOption = None,
 ) -> None:
     """Monte Carlo run of a scenario: how likely is each target? Writes ensemble.nc,
-    targets.csv, a fan chart per target and report.html."""
-    from sim.analysis.importance_weighting import history_consistency
-    from sim.engine.ensemble import run_ensemble
-    from sim.report.console import format_table
-    from sim.report.run_outputs import console_table, write_run_outputs
-    from sim.report.track_record import history_consistency_text, scenario_track_record
-    from sim.scenario import load_scenario
-    from sim.scenario.observed import load_observed
+    targets.csv, a fan chart per target, report.html and provenance.json."""
+    from sim.workflows.run import MonteCarloSettingsError, run_scenario
 
-    language = lang.value
     target_dir = out if out is not None else Path("out") / scenario.stem
-    with claimed_out(target_dir), exit_on_error():
-        loaded = load_scenario(scenario, model=model)
-        settings = monte_carlo_or_exit(loaded, draws, seed)
-        runner = executor_from(executor, workers, scheduler)
-        history = load_observed(loaded.history, model=model, note=note) if loaded.history else None
-        with typer.progressbar(
-            length=settings.draws, label=f"{scenario.name}", file=sys.stderr
-        ) as bar:
-            results = run_ensemble(
-                loaded,
-                settings.draws,
-                settings.seed,
-                progress=bar.update,
-                model=model,
-                extra_outputs=[] if history is None else list(dict.fromkeys(history["variable"])),
+    runner = executor_from(executor, workers, scheduler)
+    with claimed_out(target_dir), exit_on_error(), contextlib.ExitStack() as bars:
+        bar = None
+
+        def progress(finished: int, total: int) -> None:
+            nonlocal bar
+            if bar is None:
+                bar = bars.enter_context(
+                    typer.progressbar(length=total, label=scenario.name, file=sys.stderr)
+                )
+            bar.update(finished)
+            if bar.pos >= total:
+                bars.close()
+
+        try:
+            report = run_scenario(
+                scenario,
+                target_dir,
+                draws=draws,
+                seed=seed,
+                lang=lang.value,
                 executor=runner,
+                model=model,
+                progress=progress,
+                note=note,
             )
-        title = loaded.title.text(language) if loaded.title else scenario.stem
-        description = loaded.description.text(language) if loaded.description else ""
-        record_text = scenario_track_record(
-            scenario, results.attrs["model_sha256"], results.attrs["scenario_sha256"], language
-        )
-        if history is not None and not history.empty:
-            consistent, n = history_consistency(results, history, loaded.relative_discrepancy)
-            years = (int(history["year"].min()), int(history["year"].max()))
-            consistency = history_consistency_text(
-                consistent, n, years, loaded.posterior is not None, language
-            )
-            record_text = f"{consistency} {record_text}"
-        table, written = write_run_outputs(
-            results,
-            loaded.targets,
-            target_dir,
-            language,
-            title,
-            description,
-            history,
-            record_text,
-        )
-    typer.echo(title)
-    typer.echo(format_table(console_table(table, loaded.targets, language)))
-    typer.echo(record_text)
+        except MonteCarloSettingsError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--draws/--seed") from None
+    typer.echo(report.title)
+    typer.echo(report.console)
+    typer.echo(report.track_record)
     typer.echo("")
-    for path in written:
+    for path in report.written:
         typer.echo(f"wrote {path}")
 
 

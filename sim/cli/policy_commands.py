@@ -1,15 +1,15 @@
 """``innosim compare | sweep | solve``: is 3 % better than 2 %, and what would it take?
 
-Each command answers on common random numbers (see ``sim.workflows.explore``), writes its table as
-CSV and its chart as PNG into ``--out`` (staged: nothing half-written), and prints the answer with
-its Monte Carlo error. Bad input (flag, file, value) exits with code 2 naming it, before any run and
-without writing anything.
+Each command parses its flags, calls its workflow (``sim.workflows.compare``, ``.sweep``,
+``.solve``: common random numbers, tables, charts, files written through
+``sim.report.writer.write_outputs``) and prints the answer it returns with the files written.
+Bad input (flag, file, value) exits with code 2 naming it, before any run and without writing
+anything.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -33,17 +33,13 @@ from sim.cli.options import (
     claimed_out,
     executor_from,
     fail,
+    note,
 )
 from sim.errors import InnosimError
 from sim.paths import default_out
 
 if TYPE_CHECKING:
-    import pandas as pd
-    from matplotlib.figure import Figure
-
-    from sim.engine.runner import Executor
-    from sim.scenario import Language, MonteCarlo, Scenario
-    from sim.workflows.explore import LeverRange
+    from sim.scenario.levers import LeverRange
 
 RebalanceOption = Annotated[
     list[str] | None,
@@ -60,26 +56,26 @@ def _bad(message: str, option: str) -> typer.BadParameter:
 
 
 @contextlib.contextmanager
-def _errors() -> Iterator[None]:
-    """An ``ExploreError`` naming an option becomes a usage error naming it (exit 2); any
-    other innosim error an ``innosim: error:`` line (exit 2)."""
-    from sim.workflows.explore import ExploreError
-
+def option_errors() -> Iterator[None]:
+    """An innosim error that names an option (``LeverError``, ``PolicyQuestionError``)
+    becomes a usage error naming it (exit 2); any other innosim error an ``innosim: error:``
+    line (exit 2)."""
     try:
         yield
-    except ExploreError as exc:
-        if exc.option:
-            raise _bad(exc.message, exc.option) from None
-        raise fail(exc) from None
     except InnosimError as exc:
+        option = getattr(exc, "option", "")
+        if option:
+            raise _bad(str(getattr(exc, "message", exc)), option) from None
         raise fail(exc) from None
 
 
-def _load(path: Path, model: Path | None) -> Scenario:
-    from sim.scenario import load_scenario
+def parse_levers(texts: Sequence[str], *, points: bool) -> list[LeverRange]:
+    """``--lever`` values as ``LeverRange``s (``sim.scenario.levers.parse_lever_range``; a
+    bad one exits 2 naming ``--lever``)."""
+    from sim.scenario.levers import parse_lever_range
 
-    with _errors():
-        return load_scenario(path, model=model)
+    with option_errors():
+        return [parse_lever_range(text, points=points) for text in texts]
 
 
 def _number(text: str, what: str, option: str) -> float:
@@ -90,37 +86,6 @@ def _number(text: str, what: str, option: str) -> float:
     if not math.isfinite(value):
         raise _bad(f"{what} must be finite; got {text!r}", option)
     return value
-
-
-def parse_sweep_lever(text: str) -> LeverRange:
-    """``NAME=START:STOP:N`` → ``LeverRange`` (``typer.BadParameter`` naming ``--lever``)."""
-    from sim.workflows.explore import LeverRange
-
-    name, sep, spec = text.rpartition("=")
-    parts = spec.split(":")
-    if not sep or not name.strip() or len(parts) != 3:
-        example = "'Fiscal Innovation Share Floor=0.01:0.04:7'"
-        raise _bad(f"expected NAME=START:STOP:N (e.g. {example}); got {text!r}", "--lever")
-    start = _number(parts[0], "START", "--lever")
-    stop = _number(parts[1], "STOP", "--lever")
-    try:
-        count = int(parts[2])
-    except ValueError:
-        raise _bad(f"N must be a whole number of points; got {parts[2]!r}", "--lever") from None
-    if not 2 <= count <= 1001:
-        raise _bad(f"N must be between 2 and 1001 points; got {count}", "--lever")
-    return LeverRange(name.strip(), start, stop, count)
-
-
-def parse_solve_lever(text: str) -> tuple[str, float | None, float | None]:
-    """``NAME`` or ``NAME=LO:HI`` → ``(name, lo, hi)`` (``None`` for the default range)."""
-    name, sep, spec = text.rpartition("=")
-    if not sep:
-        return text.strip(), None, None
-    parts = spec.split(":")
-    if not name.strip() or len(parts) != 2:
-        raise _bad(f"expected NAME or NAME=LO:HI; got {text!r}", "--lever")
-    return name.strip(), _number(parts[0], "LO", "--lever"), _number(parts[1], "HI", "--lever")
 
 
 def parse_share_bounds(values: Sequence[str], option: str) -> float | dict[str, float] | None:
@@ -138,43 +103,12 @@ def parse_share_bounds(values: Sequence[str], option: str) -> float | dict[str, 
     return bounds
 
 
-def _write(out: Path, files: dict[str, bytes | str]) -> list[Path]:
-    """Write ``files`` into ``out`` (staged: all or nothing) and return their paths."""
-    from sim.atomic import staged_output_dir
-
-    with _errors(), staged_output_dir(out) as stage:
-        for name, content in files.items():
-            if isinstance(content, bytes):
-                (stage / name).write_bytes(content)
-            else:
-                (stage / name).write_text(content, encoding="utf-8")
-    return [out / name for name in files]
-
-
-def _png(figure: Figure) -> bytes:
-    from sim.report.figures import figure_png
-
-    return figure_png(figure)
-
-
-def _csv(frame: pd.DataFrame) -> str:
-    return frame.to_csv(index=False)
-
-
-def _report(written: Sequence[Path], notes: Sequence[str] = ()) -> None:
-    for note in notes:
-        typer.echo(f"innosim: note: {note}", err=True)
+def echo_report(text: str, written: Sequence[Path]) -> None:
+    """Print a command's answer and the files it wrote."""
+    typer.echo(text)
     typer.echo("")
     for path in written:
         typer.echo(f"wrote {path}")
-
-
-def _settings_text(settings: MonteCarlo, lang: Language) -> str:
-    from sim.report.policy_outputs import TEXT
-
-    return TEXT[lang]["draws"].format(
-        draws=settings.draws, sampler=settings.sampler, seed=settings.seed
-    )
 
 
 # --- compare --------------------------------------------------------------------------------
@@ -197,81 +131,29 @@ def compare(
     """Compare scenarios on common random numbers: each target's probability per scenario and
     the paired difference from the first, with 95 % intervals (Newcombe 1998). Writes
     compare.csv, compare.json and compare.png."""
-    from sim.analysis.paired_difference import compare_table
-    from sim.report.console import format_table
-    from sim.report.policy_outputs import TEXT, compare_chart, compare_console
-    from sim.workflows.explore import compare_scenarios
+    from sim.workflows.compare import run_compare
 
     if len(scenarios) < 2:
         raise _bad(
             "at least two scenario files are needed (the first is the reference)", "SCENARIOS"
         )
-    language = lang.value
+    runner = executor_from(executor, workers, scheduler)
     target_dir = out if out is not None else default_out("compare", scenarios[0])
-    with claimed_out(target_dir):
-        loaded = [_load(path, model) for path in scenarios]
-        names = [path.stem for path in scenarios]
-        if len(set(names)) != len(names):
-            names = [str(path) for path in scenarios]
-        with _errors():
-            comparison = compare_scenarios(
-                loaded,
-                draws,
-                seed,
-                model=model,
-                executor=executor_from(executor, workers, scheduler),
-            )
-        table = compare_table(comparison.results, names, comparison.targets)
-        targets, settings = comparison.targets, comparison.settings
-        titles = [
-            s.title.text(language) if s.title else n for s, n in zip(loaded, names, strict=True)
-        ]
-        subtitle = _settings_text(settings, language)
-        figure = compare_chart(table, targets, titles, language, subtitle)
-        meta = {
-            "scenarios": [str(path) for path in scenarios],
-            "names": names,
-            "reference": names[0],
-            "draws": settings.draws,
-            "seed": settings.seed,
-            "sampler": settings.sampler,
-            "notes": comparison.notes,
-            "method": "paired difference P(scenario) - P(reference) on common random numbers; "
-            "Wilson intervals for probabilities, Newcombe (1998, method 10) for differences",
-            "scenario_sha256": [r.attrs["scenario_sha256"] for r in comparison.results],
-        }
-        written = _write(
+    with claimed_out(target_dir), option_errors():
+        report = run_compare(
+            scenarios,
             target_dir,
-            {
-                "compare.csv": _csv(table),
-                "compare.json": json.dumps(meta, ensure_ascii=False, indent=2) + "\n",
-                "compare.png": _png(figure),
-            },
+            draws=draws,
+            seed=seed,
+            lang=lang.value,
+            model=model,
+            executor=runner,
+            note=note,
         )
-    typer.echo(TEXT[language]["compare_title"])
-    typer.echo(subtitle)
-    typer.echo(format_table(compare_console(table, targets, names, language)))
-    typer.echo(TEXT[language]["compare_note"].format(ref=names[0]))
-    _report(written, comparison.notes)
+    echo_report(report.text, report.written)
 
 
 # --- sweep ----------------------------------------------------------------------------------
-
-
-def _extremes(table: pd.DataFrame, columns: Sequence[str]) -> tuple[str, str]:
-    """Lowest and highest probability in ``table`` with where they are."""
-    from sim.report.policy_outputs import percent
-
-    lowest = table.loc[table["probability"].idxmin()]
-    highest = table.loc[table["probability"].idxmax()]
-
-    def where(row: pd.Series) -> str:
-        return ", ".join(f"{row[c]:.4g}" for c in columns)
-
-    return (
-        f"{percent(lowest['probability'])} @ {where(lowest)}",
-        f"{percent(highest['probability'])} @ {where(highest)}",
-    )
 
 
 def sweep(
@@ -300,57 +182,29 @@ def sweep(
 ) -> None:
     """Probability of each target along one lever (curves with 95 % bands) or over two (heat
     maps), the same draws at every point. Writes sweep.csv and sweep.png."""
-    import pandas as pd
-
-    from sim.report.console import format_table
-    from sim.report.policy_outputs import TEXT, sweep_chart, target_label
-    from sim.workflows.explore import check_target, sweep_levers
+    from sim.workflows.sweep import run_sweep
 
     if not lever:
         raise _bad("give --lever NAME=START:STOP:N once or twice", "--lever")
     if len(lever) > 2:
         raise _bad(f"one or two levers can be swept; got {len(lever)}", "--lever")
-    ranges = [parse_sweep_lever(text) for text in lever]
-    language = lang.value
+    ranges = parse_levers(lever, points=True)
+    runner = executor_from(executor, workers, scheduler)
     target_dir = out if out is not None else default_out("sweep", scenario)
-    with claimed_out(target_dir):
-        loaded = _load(scenario, model)
-        with _errors():
-            keys = [check_target(loaded, name) for name in target or []] or None
-            result = sweep_levers(
-                loaded,
-                ranges,
-                list(rebalance or []),
-                draws=draws,
-                seed=seed,
-                model=model,
-                executor=executor_from(executor, workers, scheduler),
-            )
-        table = result.table()
-        names = [r.name for r in ranges]
-        labels = [info.label(language) for info in result.levers]
-        figure = sweep_chart(table, names, labels, loaded.targets, language, keys)
-        written = _write(
+    with claimed_out(target_dir), option_errors():
+        report = run_sweep(
+            scenario,
+            ranges,
             target_dir,
-            {"sweep.csv": _csv(table), "sweep.png": _png(figure)},
+            rebalance=rebalance or [],
+            targets=target or [],
+            draws=draws,
+            seed=seed,
+            lang=lang.value,
+            model=model,
+            executor=runner,
         )
-    t = TEXT[language]
-    rows = []
-    for key, group in table.groupby("target", sort=False):
-        if keys is not None and key not in keys:
-            continue
-        lowest, highest = _extremes(group, names)
-        rows.append(
-            {
-                t["indicator"]: target_label(str(key), loaded.targets, language),
-                t["lowest"]: lowest,
-                t["highest"]: highest,
-            }
-        )
-    typer.echo(" × ".join(labels))
-    typer.echo(_settings_text(result.monte_carlo, language))
-    typer.echo(format_table(pd.DataFrame(rows)))
-    _report(written)
+    echo_report(report.text, report.written)
 
 
 # --- solve ----------------------------------------------------------------------------------
@@ -459,200 +313,62 @@ def solve(
     the split of the budget shares that maximises the probability of the targets. Writes
     solve.csv, solve_curve.csv, solve.png and solve.html (budget.csv, budget_targets.csv and
     budget.png with --budget)."""
+    from sim.workflows.solve import BudgetQuestion, run_solve
+
     if prob is not None and not 0 < prob <= 1:
         raise _bad(f"the required probability must lie in (0, 1]; got {prob:g}", "--prob")
+    question = None
+    ranges: list[LeverRange] = []
     if budget:
         _only("--lever", lever is not None, "a lever search (without --budget)")
         _only("--rebalance", bool(rebalance), "a lever search (without --budget)")
         if objective is not None and target is not None:
             raise _bad("give either --target or --objective with --budget", "--objective")
-        _solve_budget(
+        lower = parse_share_bounds(min_share or [], "--min-share")
+        upper = parse_share_bounds(max_share or [], "--max-share")
+        question = BudgetQuestion(
+            constraint=constraint,
+            objective=objective,
+            lower=0.0 if lower is None else lower,
+            upper=1.0 if upper is None else upper,
+            search_draws=search_draws,
+            maxiter=maxiter,
+        )
+    else:
+        for flag, given in (
+            ("--objective", objective is not None),
+            ("--constraint", constraint is not None),
+            ("--min-share", bool(min_share)),
+            ("--max-share", bool(max_share)),
+        ):
+            _only(flag, given, "--budget")
+        if lever is None:
+            raise _bad("the lever to solve for is required (NAME or NAME=LO:HI)", "--lever")
+        if target is None:
+            raise _bad("the target is required (a target name or 'all')", "--target")
+        if prob is None:
+            raise _bad("the required probability is required, e.g. --prob 0.8", "--prob")
+        ranges = parse_levers([lever], points=False)
+    runner = executor_from(executor, workers, scheduler)
+    target_dir = out if out is not None else default_out("budget" if budget else "solve", scenario)
+    with claimed_out(target_dir), option_errors():
+        report = run_solve(
             scenario,
-            target,
-            prob,
-            objective,
-            constraint,
-            min_share,
-            max_share,
-            search_draws,
-            maxiter,
-            draws,
-            seed,
-            out,
-            lang.value,
-            model,
-            executor_from(executor, workers, scheduler),
-        )
-        return
-    for flag, given in (
-        ("--objective", objective is not None),
-        ("--constraint", constraint is not None),
-        ("--min-share", bool(min_share)),
-        ("--max-share", bool(max_share)),
-    ):
-        _only(flag, given, "--budget")
-    if lever is None:
-        raise _bad("the lever to solve for is required (NAME or NAME=LO:HI)", "--lever")
-    if target is None:
-        raise _bad("the target is required (a target name or 'all')", "--target")
-    if prob is None:
-        raise _bad("the required probability is required, e.g. --prob 0.8", "--prob")
-    name, low, high = parse_solve_lever(lever)
-    language = lang.value
-    target_dir = out if out is not None else default_out("solve", scenario)
-    with claimed_out(target_dir):
-        loaded = _load(scenario, model)
-        from sim.report.policy_outputs import (
-            render_solve_html,
-            solve_chart,
-            solve_text,
-            target_label,
-        )
-        from sim.workflows.explore import solve_lever
-
-        with _errors():
-            answer = solve_lever(
-                loaded,
-                name,
-                target,
-                prob,
-                low,
-                high,
-                list(rebalance or []),
-                draws=draws,
-                seed=seed,
-                model=model,
-                grid_points=grid,
-                executor=executor_from(executor, workers, scheduler),
-            )
-        record = answer.record()
-        curve = answer.curve()
-        lever_label = answer.lever.label(language)
-        money_label = answer.money.label(language) if answer.money is not None else ""
-        target_text = target_label(target, loaded.targets, language)
-        figure = solve_chart(curve, record, lever_label, target_text, language)
-        image = _png(figure)
-        settings = _settings_text(answer.monte_carlo, language)
-        html = render_solve_html(
-            record, lever_label, target_text, language, image, settings, money_label
-        )
-        written = _write(
             target_dir,
-            {
-                "solve.csv": _csv(answer.table()),
-                "solve_curve.csv": _csv(curve),
-                "solve.png": image,
-                "solve.html": html,
-            },
+            target=target,
+            level=prob,
+            lever=ranges[0] if ranges else None,
+            rebalance=rebalance or [],
+            grid_points=grid,
+            budget=question,
+            draws=draws,
+            seed=seed,
+            lang=lang.value,
+            model=model,
+            executor=runner,
+            note=note,
         )
-    typer.echo(solve_text(record, lever_label, target_text, language, money_label))
-    typer.echo(settings)
-    _report(written)
-
-
-def _solve_budget(
-    scenario: Path,
-    target: str | None,
-    prob: float | None,
-    objective: Path | None,
-    constraint: str | None,
-    min_share: list[str] | None,
-    max_share: list[str] | None,
-    search_draws: int,
-    maxiter: int,
-    draws: int | None,
-    seed: int | None,
-    out: Path | None,
-    language: Language,
-    model: Path | None,
-    executor: Executor,
-) -> None:
-    import pandas as pd
-
-    from sim.analysis.paired_difference import ALL_TARGETS
-    from sim.report.console import format_table
-    from sim.report.policy_outputs import TEXT, budget_chart, percent, points, target_label
-    from sim.workflows.explore import load_objective, solve_budget
-
-    lower = parse_share_bounds(min_share or [], "--min-share")
-    upper = parse_share_bounds(max_share or [], "--max-share")
-    target_dir = out if out is not None else default_out("budget", scenario)
-    with claimed_out(target_dir):
-        loaded = _load(scenario, model)
-        with _errors():
-            weights = load_objective(objective, loaded.targets) if objective is not None else None
-            result = solve_budget(
-                loaded,
-                constraint=constraint,
-                target=target or ALL_TARGETS,
-                weights=weights,
-                lower=0.0 if lower is None else lower,
-                upper=1.0 if upper is None else upper,
-                draws=draws,
-                seed=seed,
-                search_draws=search_draws,
-                maxiter=maxiter,
-                model=model,
-                executor=executor,
-            )
-        t = TEXT[language]
-        objective_text = (
-            t["weighted"]
-            if result.weights is not None
-            else target_label(result.objective, loaded.targets, language)
-        )
-        shares = result.shares_table()
-        numbers = {
-            "objective": objective_text,
-            "base": percent(result.baseline.value),
-            "base_low": percent(result.baseline.low),
-            "base_high": percent(result.baseline.high),
-            "best": percent(result.best.value),
-            "best_low": percent(result.best.low),
-            "best_high": percent(result.best.high),
-            "diff": points(result.difference.value),
-            "diff_low": points(result.difference.low),
-            "diff_high": points(result.difference.high),
-        }
-        summary = t["budget_result"].format(**numbers)
-        title = t["budget_title"].format(**numbers)
-        subtitle = t["budget_subtitle"].format(**numbers)
-        figure = budget_chart(shares, language, f"{title}\n{subtitle}")
-        targets_table = result.targets_table()
-        targets_table.insert(1, "objective", result.objective)
-        written = _write(
-            target_dir,
-            {
-                "budget.csv": _csv(shares),
-                "budget_targets.csv": _csv(targets_table),
-                "budget.png": _png(figure),
-            },
-        )
-    display = pd.DataFrame(
-        {
-            t["share"]: [
-                label if language == "zh" and label else name
-                for name, label in zip(shares["share"], shares["label_zh"], strict=True)
-            ],
-            t["baseline"]: [percent(v) for v in shares["baseline"]],
-            t["best"]: [percent(v) for v in shares["best"]],
-        }
-    )
-    typer.echo(format_table(display))
-    typer.echo(summary)
-    typer.echo(_settings_text(result.monte_carlo, language))
-    notes = [
-        f"search: {result.search.evaluations} splits × {result.search_draws} draws, "
-        f"{result.search.generations} generations of differential evolution"
-        + ("" if result.search.converged else " (stopped at --maxiter before converging)")
-    ]
-    if prob is not None:
-        reached = result.best.value >= prob
-        notes.append(
-            f"the best split {'reaches' if reached else 'does not reach'} the required "
-            f"probability {percent(prob)}"
-        )
-    _report(written, notes)
+    echo_report(report.text, report.written)
 
 
 def register(app: typer.Typer) -> None:

@@ -2,14 +2,19 @@
 
 ``run_ensemble`` is the main job's core; its pieces (``sample`` in ``sim.sampling``,
 ``simulate`` in ``sim.engine``, ``target_table`` in ``sim.analysis``) are usable on their own.
-Results are an xarray Dataset laid out as ``sim.results`` describes.
+Results are an xarray Dataset laid out as ``sim.results`` describes. ``EnsembleRun`` is the same
+run chunk by chunk: its layout (a dataset of no draws) before anything runs, then labelled
+chunks as they finish, so a caller can stream them to a file without holding every draw
+(``innosim run``, ``sim.workflows.run``).
 
 ``scenario_inputs`` is the one place where a scenario and Monte Carlo settings become the
 engine's inputs (``EnsembleInputs``): the levers (values or time paths), the drawn
 uncertainties (one value per draw), and the constants imposed as data (``drivers``, a time
 path shared by every draw) or drawn year by year (``paths``, a time path per draw). Every
 command (run, compare, sweep, solve, sensitivity, discover, calibrate, assess) simulates what
-it returns, so none can miss a part of the scenario.
+it returns, so none can miss a part of the scenario. ``scenario_draws`` gives the same inputs
+as a ``sim.engine.runner.ChunkDraws``: each chunk draws its own uncertainties and paths where
+it runs (``ScenarioDraws``), bit for bit the rows of ``scenario_inputs``.
 
 **Yearly step paths.** A driver's or a path's value for year ``y`` holds over model time
 ``(y - 1, y]`` (model time t is the end of calendar year t): ``step_path`` places two points
@@ -23,7 +28,7 @@ interpolation of its neighbours.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -31,20 +36,31 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from sim.analysis.probabilities import check_finite
 from sim.engine import CompiledModel, TimePath, compile_model
 from sim.engine.runner import (
     DEFAULT_CHUNK_SIZE,
     SERIAL,
+    ChunkDraws,
     Executor,
+    FinishedChunk,
     PerDraw,
     Progress,
     draw_take,
     run_draws,
+    stream_draws,
 )
 from sim.provenance import netcdf_attrs, provenance
 from sim.results import OUTCOME, UNCERTAINTY, slug
-from sim.sampling import draw_path, path_shocks, sample
+from sim.sampling import (
+    SampleChunk,
+    SampleDesign,
+    ShockStreams,
+    draw_path,
+    path_shocks,
+    sample,
+    sample_design,
+    shocks_from_states,
+)
 from sim.scenario import (
     Lever,
     MonteCarlo,
@@ -506,12 +522,454 @@ def simulate_inputs(
     )
 
 
+# --- the same inputs, drawn chunk by chunk where each chunk runs -----------------------------
+
+
+@dataclass(frozen=True)
+class PathChunk:
+    """A chunk's rows of one path, as a recipe: the years before the first drawn one (shared by
+    every draw), the process, and the chunk's standard normal shocks (given rows, or the
+    states of the path's yearly streams at the chunk's first draw, ``sim.sampling``).
+
+    Attributes:
+        name: the constant (Vensim name).
+        years: every year of the series (consecutive calendar years).
+        shared: the values of the years before the first drawn one (model units).
+        process: the path's process.
+        count: the chunk's number of draws.
+        shocks: the chunk's shocks ``(count, drawn years)``, when given.
+        states: else the generator states of the yearly shock streams.
+    """
+
+    name: str
+    years: np.ndarray = field(repr=False)
+    shared: np.ndarray = field(repr=False)
+    process: ProcessBase
+    count: int
+    shocks: np.ndarray | None = field(default=None, repr=False)
+    states: tuple[dict[str, Any], ...] = field(default=(), repr=False)
+
+    def time_path(self) -> TimePath:
+        """The chunk's per-draw ``TimePath`` (rows of ``ExogenousSeries.time_path``)."""
+        shocks = self.shocks
+        if shocks is None:
+            shocks = shocks_from_states(self.states, self.count)
+        values = np.repeat(self.shared[None, :], self.count, axis=0)
+        if shocks.shape[1]:
+            drawn = self.process.values(float(self.shared[-1]), shocks)
+            values = np.concatenate([values, drawn], axis=1)
+        return TimePath(*step_path(self.years, values))
+
+
+@dataclass(frozen=True)
+class DrawChunk:
+    """The recipe of one chunk of a scenario's draws (``ScenarioDraws.chunk``): calling it
+    draws the chunk's per-draw parameters, uncertainties (names sorted) then paths."""
+
+    sample: SampleChunk | None = None
+    given: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False)
+    paths: tuple[PathChunk, ...] = ()
+
+    def __call__(self) -> dict[str, PerDraw]:
+        drawn: dict[str, PerDraw] = dict(self.sample.draws()) if self.sample is not None else {}
+        drawn |= self.given
+        out: dict[str, PerDraw] = {name: drawn[name] for name in sorted(drawn)}
+        for path in self.paths:
+            out[path.name] = path.time_path()
+        return out
+
+
+class ScenarioDraws(ChunkDraws):
+    """A scenario's per-draw inputs, drawn chunk by chunk where each chunk runs (build it with
+    ``scenario_draws``): what ``scenario_inputs`` makes whole, bit for bit.
+
+    Attributes:
+        n_draws: number of draws.
+        fixed: parameters shared by every draw (as ``EnsembleInputs.fixed``).
+        exogenous: the yearly series of every driver and path; a path's holds one draw (its
+            description, years and shared start), the others are drawn per chunk.
+        uncertainties: the uncertainties' names, sorted.
+    """
+
+    def __init__(
+        self,
+        n_draws: int,
+        fixed: dict[str, float | TimePath],
+        exogenous: dict[str, ExogenousSeries],
+        design: SampleDesign | None,
+        given: Mapping[str, np.ndarray],
+        given_index: np.ndarray | None,
+        shocks: Mapping[str, np.ndarray],
+        seed: int,
+    ) -> None:
+        self.n_draws = n_draws
+        self.fixed = fixed
+        self.exogenous = exogenous
+        self.uncertainties = sorted(design.distributions if design is not None else given)
+        self._design = design
+        self._given = dict(given)
+        self._given_index = given_index
+        self._shocks = dict(shocks)
+        self._streams = {
+            name: ShockStreams(name, series.drawn_years.tolist(), seed)
+            for name, series in exogenous.items()
+            if series.per_draw and name not in self._shocks
+        }
+
+    def chunk(self, start: int, stop: int) -> DrawChunk:
+        """The recipe of draws ``start`` to ``stop - 1``: the sample's design rows, the given
+        values' rows, and each path's shared start with its shocks' stream states."""
+        if not 0 <= start < stop <= self.n_draws:
+            raise ValueError(f"draws {start}:{stop} are not a chunk of {self.n_draws} draws")
+        rows = slice(start, stop) if self._given_index is None else self._given_index[start:stop]
+        paths = []
+        for name, series in self.exogenous.items():
+            if not series.per_draw:
+                continue
+            first = int(np.searchsorted(series.years, series.first_drawn))
+            given = self._shocks.get(name)
+            paths.append(
+                PathChunk(
+                    name,
+                    series.years,
+                    series.values[0, :first],
+                    series.process,
+                    stop - start,
+                    shocks=None if given is None else given[start:stop],
+                    states=() if given is not None else self._streams[name].states(start),
+                )
+            )
+        return DrawChunk(
+            sample=self._design.chunk(start, stop) if self._design is not None else None,
+            given={name: column[rows] for name, column in self._given.items()},
+            paths=tuple(paths),
+        )
+
+
+def scenario_draws(
+    scenario: Scenario,
+    settings: MonteCarlo,
+    compiled: CompiledModel,
+    *,
+    uncertainty_draws: Mapping[str, np.ndarray] | None = None,
+    path_shocks: Mapping[str, np.ndarray] | None = None,
+    own_history: bool = False,
+) -> ScenarioDraws:
+    """``scenario_inputs``'s inputs as ``ScenarioDraws``: arguments, checks and values the same,
+    but nothing is held per draw except what a sample needs whole (``sim.sampling.
+    sample_design``: the LHS strata, correlated uniforms), the index of a posterior's resampled
+    draws, and values given whole (``uncertainty_draws``, ``path_shocks``, a posterior's path
+    shocks)."""
+    design = None
+    given_index = None
+    if uncertainty_draws is not None:
+        missing = sorted(set(scenario.uncertainties) - set(uncertainty_draws))
+        if missing:
+            raise ValueError(f"uncertainty_draws lacks {', '.join(missing)}")
+        given = {
+            name: np.asarray(uncertainty_draws[name], dtype=float)
+            for name in sorted(scenario.uncertainties)
+        }
+        shapes = {column.shape for column in given.values()}
+        if len(shapes) > 1 or any(len(shape) != 1 for shape in shapes):
+            raise ValueError(f"uncertainty_draws of unequal lengths or shapes: {sorted(shapes)}")
+        n = shapes.pop()[0] if shapes else settings.draws
+    elif scenario.posterior is None:
+        design = sample_design(
+            scenario.uncertainties,
+            settings.draws,
+            settings.seed,
+            settings.sampler,
+            scenario.correlations,
+        )
+        given = {}
+        n = settings.draws
+    else:
+        posterior, given_index = _posterior_draws(scenario, settings)
+        given = {name: posterior.draws[name] for name in sorted(scenario.uncertainties)}
+        n = settings.draws
+    # one draw of every path: its description, years and shared start; the rest per chunk
+    exogenous = exogenous_series(
+        scenario, 1, settings.seed, compiled.constants, compiled.final_time, compiled.initial_time
+    )
+    per_draw = sorted(name for name, series in exogenous.items() if series.per_draw)
+    if path_shocks is None and uncertainty_draws is None and scenario.posterior is not None:
+        path_shocks = posterior_path_shocks(scenario, settings, exogenous)
+    shocks: dict[str, np.ndarray] = {}
+    if path_shocks is not None:
+        missing = sorted(set(per_draw) - set(path_shocks))
+        if missing:
+            raise ValueError(f"path_shocks lacks {', '.join(missing)}")
+        for name in per_draw:
+            values = np.asarray(path_shocks[name], dtype=float)
+            years = exogenous[name].drawn_years
+            if values.ndim != 2 or values.shape[1] != years.size:
+                raise ValueError(
+                    f"shocks of {name} must have shape (draws, {years.size}); got {values.shape}"
+                )
+            if values.shape[0] != n:
+                raise ValueError(f"path_shocks must have {n} rows, one per draw")
+            shocks[name] = values
+    elif n != settings.draws:
+        raise ValueError(f"{n} uncertainty draws for {settings.draws} paths: give path_shocks")
+    fixed = lever_params(scenario.levers)
+    from_posterior = uncertainty_draws is None and scenario.posterior is not None
+    if (own_history or from_posterior) and ANCHORING_SWITCH in compiled.constants:
+        fixed.setdefault(ANCHORING_SWITCH, 0.0)
+    for name, series in exogenous.items():
+        if not series.per_draw:
+            fixed[name] = series.time_path()
+    return ScenarioDraws(n, fixed, exogenous, design, given, given_index, shocks, settings.seed)
+
+
+# --- the ensemble run: layout, chunks, labelled results --------------------------------------
+
+
 def _sampler_attr(scenario: Scenario, settings: MonteCarlo, given: bool) -> str:
     if given:
         return "given draws"
     if scenario.posterior is not None:
         return "posterior resampling"
     return settings.sampler
+
+
+class _DatasetColumns(Mapping[str, np.ndarray]):
+    """Variables of a (possibly lazily loaded) dataset by Vensim name, read when asked for."""
+
+    def __init__(self, results: xr.Dataset, names: Sequence[str]) -> None:
+        self._results = results
+        self._names = list(names)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._names:
+            raise KeyError(name)
+        return self._results[slug(name)].to_numpy()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+class EnsembleRun:
+    """A scenario's Monte Carlo ensemble, run chunk by chunk (``run_ensemble`` gathers it).
+
+    Arguments as for ``run_ensemble``. Building it draws nothing: it settles the Monte Carlo
+    settings, compiles the model and makes the inputs (``scenario_draws``). ``template`` is the
+    results' layout (a dataset of no draws: every variable with its attributes, the dataset's
+    attributes); ``finished_chunks`` runs the draws and gives the chunks as they finish
+    (``sim.engine.runner.FinishedChunk``, any order), ``label`` makes a chunk a dataset laid
+    out like the results (``draw`` numbered from the chunk's first draw). A chunk with NaN or an
+    infinite value sets ``finite`` to False; ``check_finite`` then names the variable, year,
+    draws and inputs from the whole results (``sim.analysis.probabilities.check_finite``).
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        draws: int | None = None,
+        seed: int | None = None,
+        sampler: str | None = None,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        model: str | Path | None = None,
+        *,
+        uncertainty_draws: Mapping[str, np.ndarray] | None = None,
+        path_shocks: Mapping[str, np.ndarray] | None = None,
+        own_history: bool = False,
+        extra_outputs: Sequence[str] = (),
+        executor: Executor = SERIAL,
+    ) -> None:
+        if uncertainty_draws is not None:
+            sizes = {len(np.asarray(column)) for column in uncertainty_draws.values()}
+            if len(sizes) > 1:
+                raise ValueError("uncertainty_draws must all have the same length")
+            if sizes:
+                draws = sizes.pop()
+        self.scenario = scenario
+        self.settings = monte_carlo_settings(scenario, draws, seed, sampler)
+        self.compiled = compile_model(model)
+        self.inputs = scenario_draws(
+            scenario,
+            self.settings,
+            self.compiled,
+            uncertainty_draws=uncertainty_draws,
+            path_shocks=path_shocks,
+            own_history=own_history,
+        )
+        self.given = uncertainty_draws is not None
+        self.outputs = list(
+            dict.fromkeys([*scenario.saved_variables(), *extra_outputs, *scenario.exogenous()])
+        )
+        self.times = self.compiled.times()
+        self.n_draws = self.inputs.n_draws
+        self.chunk_size = chunk_size
+        self.executor = executor
+        self.finite = True
+        self._variables = self._layout()
+        self._attrs = self._dataset_attrs()
+
+    @property
+    def levers(self) -> dict[str, float | TimePath]:
+        """The levers' engine parameters (shared by every draw)."""
+        fixed = self.inputs.fixed
+        return {name: fixed[name] for name in self.scenario.levers if name in fixed}
+
+    def _layout(self) -> dict[str, tuple[str, tuple[str, ...], dict[str, Any]]]:
+        """``{dataset name: (Vensim name, dims, attributes)}`` of every variable, in order."""
+        docs = {doc.name: doc for doc in model_documentation(self.compiled.path)}
+        layout = {}
+        for name in self.outputs:
+            attrs = {
+                "long_name": name,
+                "units": docs[name].units,
+                "label_zh": docs[name].label_zh,
+                "role": OUTCOME,
+            }
+            series = self.inputs.exogenous.get(name)
+            if series is not None:
+                attrs["exogenous"] = series.describe()
+                if series.process is not None:
+                    process = series.process
+                    attrs["source"] = process.source or process.reasoning or ""
+            layout[slug(name)] = (name, ("draw", "time"), attrs)
+        for name in self.inputs.uncertainties:
+            distribution = self.scenario.uncertainties[name]
+            layout[slug(name)] = (
+                name,
+                ("draw",),
+                {
+                    "long_name": name,
+                    "units": docs[name].units,
+                    "label_zh": docs[name].label_zh,
+                    "role": UNCERTAINTY,
+                    "distribution": _describe(distribution),
+                    "source": distribution.source or distribution.reasoning or "",
+                },
+            )
+        return layout
+
+    def _dataset_attrs(self) -> dict[str, Any]:
+        scenario, settings, compiled = self.scenario, self.settings, self.compiled
+        attrs = {
+            "title": scenario.title.en if scenario.title else scenario.path.stem,
+            "title_zh": scenario.title.zh if scenario.title else scenario.path.stem,
+        } | netcdf_attrs(
+            provenance(
+                None,
+                scenario=scenario,
+                model=compiled.path,
+                model_sha256=compiled.sha256,
+                settings=settings,
+                extra={
+                    "sampler": _sampler_attr(scenario, settings, self.given),
+                    "levers": {
+                        name: {
+                            "value": lever.value if lever.path is None else lever.path,
+                            "source": lever.source,
+                        }
+                        for name, lever in scenario.levers.items()
+                    },
+                },
+            )
+        )
+        if scenario.drivers is not None:
+            attrs["drivers"] = json.dumps(
+                {
+                    "variables": list(scenario.drivers.variables),
+                    "files": {path.name: file_sha256(path) for path in scenario.drivers.files},
+                },
+                ensure_ascii=False,
+            )
+        if scenario.paths:
+            attrs["paths"] = json.dumps(
+                {
+                    name: process.model_dump(mode="json", by_alias=True, exclude_none=True)
+                    | {"first_drawn_year": self.inputs.exogenous[name].first_drawn}
+                    for name, process in scenario.paths.items()
+                },
+                ensure_ascii=False,
+            )
+        if scenario.posterior is not None and not self.given:
+            from sim.scenario.posterior import read_posterior
+
+            posterior = read_posterior(scenario.posterior)
+            attrs["posterior"] = scenario.posterior.name
+            attrs["posterior_sha256"] = posterior.sha256
+            # resampling N draws from a sample worth E independent ones: a mean's variance is
+            # that of 1 / (1/E + 1/N) independent draws
+            posterior_ess = float(posterior.attrs.get("ess", posterior.size))
+            attrs["effective_draws"] = 1.0 / (1.0 / posterior_ess + 1.0 / settings.draws)
+        if ANCHORING_SWITCH in self.inputs.fixed:
+            attrs["history_anchoring"] = float(self.inputs.fixed[ANCHORING_SWITCH])
+        return attrs
+
+    def label(
+        self,
+        start: int,
+        stop: int,
+        values: Mapping[str, np.ndarray],
+        drawn: Mapping[str, np.ndarray],
+    ) -> xr.Dataset:
+        """Draws ``start`` to ``stop - 1`` as a dataset laid out like the results: ``values``
+        of the outputs ``(draws, times)``, ``drawn`` values of the uncertainties (Vensim
+        names)."""
+        data_vars = {
+            key: xr.DataArray(
+                (values if dims == ("draw", "time") else drawn)[name], dims=dims, attrs=attrs
+            )
+            for key, (name, dims, attrs) in self._variables.items()
+        }
+        coords = {"draw": np.arange(start, stop), "time": self.times}
+        dataset = xr.Dataset(data_vars, coords=coords, attrs=dict(self._attrs))
+        dataset["time"].attrs.update(units="year", long_name="model time (end of calendar year)")
+        dataset["draw"].attrs.update(long_name="Monte Carlo draw")
+        return dataset
+
+    def template(self) -> xr.Dataset:
+        """The results' layout: every variable and attribute, no draws."""
+        values = {name: np.empty((0, self.times.size)) for name in self.outputs}
+        return self.label(0, 0, values, {name: np.empty(0) for name in self.inputs.uncertainties})
+
+    def finished_chunks(self) -> Iterator[FinishedChunk]:
+        """Run the draws; each chunk as it finishes (values of the outputs, drawn values of
+        the uncertainties), in any order."""
+        for chunk in stream_draws(
+            self.compiled,
+            self.n_draws,
+            self.inputs.fixed,
+            self.inputs,
+            self.outputs,
+            chunk_size=self.chunk_size,
+            executor=self.executor,
+            keep=self.inputs.uncertainties,
+        ):
+            if self.finite and not all(np.isfinite(v).all() for v in chunk.values.values()):
+                self.finite = False
+            yield chunk
+
+    def chunks(self, progress: Progress | None = None) -> Iterator[xr.Dataset]:
+        """Run the draws; each chunk as it finishes, labelled (``label``); ``progress`` is
+        called with the chunk's number of draws after it is used."""
+        for chunk in self.finished_chunks():
+            yield self.label(chunk.start, chunk.stop, chunk.values, chunk.drawn)
+            if progress is not None:
+                progress(chunk.stop - chunk.start)
+
+    def check_finite(self, results: xr.Dataset) -> None:
+        """Refuse ``results`` (this run's, possibly lazily loaded) holding NaN or an infinite
+        value: ``NonFiniteResultError`` naming the variable (the targets' first), year, draws
+        and the first such draw's inputs."""
+        from sim.analysis.probabilities import check_finite
+
+        check_finite(
+            _DatasetColumns(results, self.outputs),
+            self.times,
+            self.levers,
+            _DatasetColumns(results, self.inputs.uncertainties),
+            [target.variable for target in self.scenario.targets],
+            defaults=self.compiled.constants,
+        )
 
 
 def run_ensemble(
@@ -546,6 +1004,7 @@ def run_ensemble(
             asks for it (``scenario_inputs``).
         extra_outputs: variables to save besides ``scenario.saved_variables()``.
         executor: where the chunks run (``sim.engine.runner.Executor``; results are the same).
+            Each chunk draws its own inputs where it runs (``scenario_draws``).
 
     Without ``uncertainty_draws`` the uncertainties are drawn by ``draw_uncertainties``: from
     their distributions, or by resampling the scenario's ``posterior``. The inputs are
@@ -558,116 +1017,30 @@ def run_ensemble(
         ``uncertainty``, dim ``draw``), units and labels in attributes, provenance in the
         dataset's attributes (with the drivers files' sha256 and the paths' processes).
     """
-    if uncertainty_draws is not None:
-        sizes = {len(np.asarray(column)) for column in uncertainty_draws.values()}
-        if len(sizes) > 1:
-            raise ValueError("uncertainty_draws must all have the same length")
-        if sizes:
-            draws = sizes.pop()
-    settings = monte_carlo_settings(scenario, draws, seed, sampler)
-    compiled = compile_model(model)
-    inputs = scenario_inputs(
+    run = EnsembleRun(
         scenario,
-        settings,
-        compiled,
+        draws,
+        seed,
+        sampler,
+        chunk_size,
+        model,
         uncertainty_draws=uncertainty_draws,
         path_shocks=path_shocks,
         own_history=own_history,
+        extra_outputs=extra_outputs,
+        executor=executor,
     )
-    drawn = inputs.drawn
-    outputs = list(
-        dict.fromkeys([*scenario.saved_variables(), *extra_outputs, *scenario.exogenous()])
-    )
-    times, values = simulate_inputs(
-        compiled, inputs, outputs, chunk_size, progress, executor=executor
-    )
-    levers = {name: inputs.fixed[name] for name in scenario.levers if name in inputs.fixed}
-    targets = [t.variable for t in scenario.targets]
-    check_finite(values, times, levers, drawn, targets, defaults=compiled.constants)
-
-    docs = {doc.name: doc for doc in model_documentation(compiled.path)}
-    coords = {"draw": np.arange(settings.draws), "time": times}
-    data_vars: dict[str, xr.DataArray] = {}
-    for name in outputs:
-        attrs = {
-            "long_name": name,
-            "units": docs[name].units,
-            "label_zh": docs[name].label_zh,
-            "role": OUTCOME,
-        }
-        series = inputs.exogenous.get(name)
-        if series is not None:
-            attrs["exogenous"] = series.describe()
-            if series.process is not None:
-                process = series.process
-                attrs["source"] = process.source or process.reasoning or ""
-        data_vars[slug(name)] = xr.DataArray(values[name], dims=("draw", "time"), attrs=attrs)
-    for name, column in drawn.items():
-        distribution = scenario.uncertainties[name]
-        data_vars[slug(name)] = xr.DataArray(
-            column,
-            dims=("draw",),
-            attrs={
-                "long_name": name,
-                "units": docs[name].units,
-                "label_zh": docs[name].label_zh,
-                "role": UNCERTAINTY,
-                "distribution": _describe(distribution),
-                "source": distribution.source or distribution.reasoning or "",
-            },
-        )
-    attrs = {
-        "title": scenario.title.en if scenario.title else scenario.path.stem,
-        "title_zh": scenario.title.zh if scenario.title else scenario.path.stem,
-    } | netcdf_attrs(
-        provenance(
-            None,
-            scenario=scenario,
-            model=compiled.path,
-            model_sha256=compiled.sha256,
-            settings=settings,
-            extra={
-                "sampler": _sampler_attr(scenario, settings, uncertainty_draws is not None),
-                "levers": {
-                    name: {
-                        "value": lever.value if lever.path is None else lever.path,
-                        "source": lever.source,
-                    }
-                    for name, lever in scenario.levers.items()
-                },
-            },
-        )
-    )
-    if scenario.drivers is not None:
-        attrs["drivers"] = json.dumps(
-            {
-                "variables": list(scenario.drivers.variables),
-                "files": {path.name: file_sha256(path) for path in scenario.drivers.files},
-            },
-            ensure_ascii=False,
-        )
-    if scenario.paths:
-        attrs["paths"] = json.dumps(
-            {
-                name: process.model_dump(mode="json", by_alias=True, exclude_none=True)
-                | {"first_drawn_year": inputs.exogenous[name].first_drawn}
-                for name, process in scenario.paths.items()
-            },
-            ensure_ascii=False,
-        )
-    if scenario.posterior is not None and uncertainty_draws is None:
-        from sim.scenario.posterior import read_posterior
-
-        posterior = read_posterior(scenario.posterior)
-        attrs["posterior"] = scenario.posterior.name
-        attrs["posterior_sha256"] = posterior.sha256
-        # resampling N draws from a sample worth E independent ones: a mean's variance is
-        # that of 1 / (1/E + 1/N) independent draws
-        posterior_ess = float(posterior.attrs.get("ess", posterior.size))
-        attrs["effective_draws"] = 1.0 / (1.0 / posterior_ess + 1.0 / settings.draws)
-    if ANCHORING_SWITCH in inputs.fixed:
-        attrs["history_anchoring"] = float(inputs.fixed[ANCHORING_SWITCH])
-    dataset = xr.Dataset(data_vars, coords=coords, attrs=attrs)
-    dataset["time"].attrs.update(units="year", long_name="model time (end of calendar year)")
-    dataset["draw"].attrs.update(long_name="Monte Carlo draw")
-    return dataset
+    n, size = run.n_draws, run.times.size
+    values = {name: np.empty((n, size)) for name in run.outputs}
+    drawn = {name: np.empty(n) for name in run.inputs.uncertainties}
+    for chunk in run.finished_chunks():
+        for name, array in chunk.values.items():
+            values[name][chunk.start : chunk.stop] = array
+        for name, column in chunk.drawn.items():
+            drawn[name][chunk.start : chunk.stop] = column
+        if progress is not None:
+            progress(chunk.stop - chunk.start)
+    results = run.label(0, n, values, drawn)
+    if not run.finite:
+        run.check_finite(results)
+    return results

@@ -11,22 +11,26 @@ Every draw's run depends only on its own parameters (``sim.engine.simulate``), s
 are bit-identical whatever the executor, the number of workers and the chunk size
 (``tests/engine/test_runner.py``). A chunk's parameters are the shared ones and its rows of the
 per-draw ones; workers compile the model from its file (cached on disk, ``sim.engine.api``).
+
+The per-draw parameters are given whole (arrays, per-draw ``TimePath``s: the runner sends
+each chunk its rows), built chunk by chunk in this process (a function of ``(start, stop)``),
+or drawn by the chunk where it runs (a ``ChunkDraws``: this process makes a small recipe per
+chunk, the worker draws the chunk's parameters from it, e.g. from the seed, so neither the
+parameters of every draw nor their pickles are ever made here). ``stream_draws`` gives the
+chunks as they finish, so a caller can write them out without holding every draw;
+``run_draws`` gathers them. At most ``IN_FLIGHT_PER_WORKER`` chunks per worker are submitted
+at a time, which bounds the memory their recipes and results take.
 """
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import (
-    FIRST_COMPLETED,
-    Future,
-    ProcessPoolExecutor,
-    as_completed,
-    wait,
-)
-from dataclasses import dataclass
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -36,7 +40,7 @@ from sim.errors import EngineError
 
 #: Draws simulated together; bounds memory (results are independent of it).
 DEFAULT_CHUNK_SIZE = 10_000
-#: Chunks handed to each local worker process at a time.
+#: Chunks submitted to each worker (local process or Dask worker) at a time.
 IN_FLIGHT_PER_WORKER = 2
 
 Progress = Callable[[int], None]
@@ -114,14 +118,47 @@ def task_map(executor: Executor) -> Iterator[Callable[..., Iterator[Any]]]:
             yield mapped
 
 
-def _process_context() -> multiprocessing.context.BaseContext:
-    """Worker processes started by a fork server that has imported the runner: not forked from
-    this process, whose other threads (a Dask client's, a progress bar's) may hold locks."""
+def _process_context(preload: Sequence[str] = ()) -> multiprocessing.context.BaseContext:
+    """Worker processes started by a fork server that has imported the runner (and the modules
+    ``preload`` names, e.g. that of a ``ChunkDraws``' recipes): not forked from this process,
+    whose other threads (a Dask client's, a progress bar's) may hold locks. The preload list
+    takes effect when the fork server starts (the first pool of this process)."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["sim.engine.runner"])
+    context.set_forkserver_preload(list(dict.fromkeys(["sim.engine.runner", *preload])))
     return context
+
+
+class ChunkDraws(abc.ABC):
+    """Per-draw parameters that each chunk draws where it runs.
+
+    ``chunk(start, stop)`` is called here, once per chunk in increasing order of ``start``, and
+    returns a small picklable recipe; the recipe, called with no arguments in the process that
+    runs the chunk, returns the parameters of draws ``start`` to ``stop - 1`` (arrays of
+    ``stop - start`` values, per-draw ``TimePath``s of as many rows): the same, bit for bit,
+    as those rows of the whole run's parameters.
+    """
+
+    @abc.abstractmethod
+    def chunk(self, start: int, stop: int) -> Callable[[], Mapping[str, PerDraw]]:
+        """The recipe of draws ``start`` to ``stop - 1``."""
+
+
+@dataclass(frozen=True)
+class FinishedChunk:
+    """Draws ``start`` to ``stop - 1`` of a run (``stream_draws``).
+
+    Attributes:
+        start, stop: the draws.
+        values: ``{output: array (stop - start, times or columns)}``.
+        drawn: the per-draw parameters asked for with ``keep``, ``{name: (stop - start,)}``.
+    """
+
+    start: int
+    stop: int
+    values: dict[str, np.ndarray] = field(repr=False)
+    drawn: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
 
 
 def _chunks(n_draws: int, chunk_size: int) -> list[tuple[int, int]]:
@@ -130,28 +167,102 @@ def _chunks(n_draws: int, chunk_size: int) -> list[tuple[int, int]]:
     return [(start, min(start + chunk_size, n_draws)) for start in range(0, n_draws, chunk_size)]
 
 
+Rows = Mapping[str, PerDraw] | Callable[[], Mapping[str, PerDraw]]
+
+
 def _run_chunk(
     model: CompiledModel | str,
     n_draws: int,
-    params: dict[str, Any],
+    fixed: Mapping[str, Any],
+    rows: Rows,
     outputs: tuple[str, ...],
     final_time: float | None,
     columns: Mapping[str, Sequence[int]] | None,
-) -> dict[str, np.ndarray]:
-    """One chunk's values ``{output: (draws, times or columns)}``; a worker is given the model
-    file and compiles it (from the disk cache)."""
+    keep: tuple[str, ...] = (),
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """One chunk's values ``{output: (draws, times or columns)}`` and the per-draw parameters
+    named in ``keep``; a worker is given the model file and compiles it (from the disk cache),
+    and draws the chunk's parameters when given their recipe."""
     compiled = model if isinstance(model, CompiledModel) else compile_model(model)
+    drawn = rows() if callable(rows) else rows
+    params = dict(fixed) | dict(drawn)
     result = simulate(compiled, n_draws, params, outputs, final_time=final_time)
+    kept = {name: np.asarray(drawn[name]) for name in keep}
     if columns is None:
-        return {name: result[name] for name in outputs}
-    return {name: result[name][:, list(index)] for name, index in columns.items()}
+        return {name: result[name] for name in outputs}, kept
+    return {name: result[name][:, list(index)] for name, index in columns.items()}, kept
+
+
+def stream_draws(
+    compiled: CompiledModel,
+    n_draws: int,
+    fixed: Mapping[str, float | TimePath],
+    drawn: Mapping[str, PerDraw] | Callable[[int, int], Mapping[str, PerDraw]] | ChunkDraws,
+    outputs: Sequence[str],
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    executor: Executor = SERIAL,
+    final_time: float | None = None,
+    columns: Mapping[str, Sequence[int]] | None = None,
+    keep: Sequence[str] = (),
+) -> Iterator[FinishedChunk]:
+    """Simulate ``n_draws`` draws of ``compiled`` in chunks, giving each chunk as it finishes
+    (in any order; ``run_draws`` for every draw at once). Arguments as for ``run_draws``;
+    ``drawn`` may also be a ``ChunkDraws`` (each chunk drawn where it runs), and ``keep``
+    names per-draw parameters (one value per draw) to return with each chunk."""
+    outputs = tuple(dict.fromkeys(outputs))
+    keep = tuple(dict.fromkeys(keep))
+    chunks = _chunks(n_draws, chunk_size)
+    local = executor.kind == "serial" or len(chunks) == 1
+    model: CompiledModel | str = compiled if local else str(compiled.path)
+    fixed = dict(fixed)
+
+    def tasks() -> Iterator[tuple[Any, ...]]:
+        for start, stop in chunks:
+            if isinstance(drawn, ChunkDraws):
+                rows: Rows = drawn.chunk(start, stop)
+            elif callable(drawn):
+                rows = drawn(start, stop)
+            else:
+                rows = {name: draw_rows(column, start, stop) for name, column in drawn.items()}
+            yield model, stop - start, fixed, rows, outputs, final_time, columns, keep
+
+    def finished(index: int, result: tuple[dict, dict]) -> FinishedChunk:
+        start, stop = chunks[index]
+        return FinishedChunk(start, stop, result[0], result[1])
+
+    if local:
+        for index, task in enumerate(tasks()):
+            yield finished(index, _run_chunk(*task))
+    elif executor.kind == "processes":
+        preload = [type(drawn).__module__] if isinstance(drawn, ChunkDraws) else []
+        workers = min(executor.worker_count, len(chunks))
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=_process_context(preload))
+        try:
+            pending: dict[Future[Any], int] = {}
+            limit = IN_FLIGHT_PER_WORKER * workers
+            for index, task in enumerate(tasks()):
+                while len(pending) >= limit:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        yield finished(pending.pop(future), future.result())
+                pending[pool.submit(_run_chunk, *task)] = index
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield finished(pending.pop(future), future.result())
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    else:
+        for index, result in _run_on_dask(executor, tasks(), len(chunks)):
+            yield finished(index, result)
 
 
 def run_draws(
     compiled: CompiledModel,
     n_draws: int,
     fixed: Mapping[str, float | TimePath],
-    drawn: Mapping[str, PerDraw] | Callable[[int, int], Mapping[str, PerDraw]],
+    drawn: Mapping[str, PerDraw] | Callable[[int, int], Mapping[str, PerDraw]] | ChunkDraws,
     outputs: Sequence[str],
     *,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
@@ -166,7 +277,8 @@ def run_draws(
         fixed: parameters shared by every draw (numbers or ``TimePath``s, model units).
         drawn: per-draw parameters: arrays of length ``n_draws`` or per-draw ``TimePath``s of
             ``n_draws`` rows; or a function ``(start, stop) -> parameters of those draws``
-            (built chunk by chunk, e.g. settings × draws without holding them all).
+            (built here chunk by chunk, e.g. settings × draws without holding them all); or a
+            ``ChunkDraws`` (each chunk's drawn where it runs, from a small recipe).
         outputs: the variables to keep.
         chunk_size: draws simulated together (bounds memory; results do not depend on it).
         executor: where the chunks run (``Executor``).
@@ -184,46 +296,21 @@ def run_draws(
     kept = {name: len(columns[name]) for name in columns} if columns is not None else None
     shapes = kept or dict.fromkeys(outputs, times.size)
     values = {name: np.empty((n_draws, size)) for name, size in shapes.items()}
-    chunks = _chunks(n_draws, chunk_size)
-
-    local = executor.kind == "serial" or len(chunks) == 1
-    model: CompiledModel | str = compiled if local else str(compiled.path)
-
-    def tasks() -> Iterator[tuple[Any, ...]]:
-        for start, stop in chunks:
-            if callable(drawn):
-                rows = drawn(start, stop)
-            else:
-                rows = {name: draw_rows(column, start, stop) for name, column in drawn.items()}
-            params = dict(fixed) | dict(rows)
-            yield model, stop - start, params, outputs, final_time, columns
-
-    def store(index: int, result: Mapping[str, np.ndarray]) -> None:
-        start, stop = chunks[index]
-        for name, array in result.items():
-            values[name][start:stop] = array
+    for chunk in stream_draws(
+        compiled,
+        n_draws,
+        fixed,
+        drawn,
+        outputs,
+        chunk_size=chunk_size,
+        executor=executor,
+        final_time=final_time,
+        columns=columns,
+    ):
+        for name, array in chunk.values.items():
+            values[name][chunk.start : chunk.stop] = array
         if progress is not None:
-            progress(stop - start)
-
-    if local:
-        for index, task in enumerate(tasks()):
-            store(index, _run_chunk(*task))
-    elif executor.kind == "processes":
-        workers = min(executor.worker_count, len(chunks))
-        with ProcessPoolExecutor(max_workers=workers, mp_context=_process_context()) as pool:
-            # a few chunks in flight: their parameters are pickled while others run, and
-            # memory holds a few chunks' parameters, not all of them
-            pending: dict[Future[dict[str, np.ndarray]], int] = {}
-            for index, task in enumerate(tasks()):
-                if len(pending) >= IN_FLIGHT_PER_WORKER * workers:
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        store(pending.pop(future), future.result())
-                pending[pool.submit(_run_chunk, *task)] = index
-            for future in as_completed(pending):
-                store(pending[future], future.result())
-    else:
-        _run_on_dask(executor, list(tasks()), store)
+            progress(chunk.stop - chunk.start)
     return times, values
 
 
@@ -255,14 +342,29 @@ def _dask_client(executor: Executor, workers: int) -> Iterator[Any]:
 
 
 def _run_on_dask(
-    executor: Executor,
-    tasks: list[tuple[Any, ...]],
-    store: Callable[[int, Mapping[str, np.ndarray]], None],
-) -> None:
-    from distributed import as_completed
+    executor: Executor, tasks: Iterable[tuple[Any, ...]], n_tasks: int
+) -> Iterator[tuple[int, tuple[dict, dict]]]:
+    """``(index, result)`` of each task as it finishes on Dask, at most
+    ``IN_FLIGHT_PER_WORKER`` tasks per worker submitted at a time."""
+    from distributed import wait as dask_wait
 
-    with _dask_client(executor, min(executor.worker_count, len(tasks))) as client:
-        futures = [client.submit(_run_chunk, *task, pure=False) for task in tasks]
-        order = {future.key: index for index, future in enumerate(futures)}
-        for future in as_completed(futures):
-            store(order[future.key], future.result())
+    workers = min(executor.worker_count, n_tasks)
+    limit = IN_FLIGHT_PER_WORKER * workers
+    with _dask_client(executor, workers) as client:
+        pending: dict[str, tuple[Any, int]] = {}
+
+        def finished() -> Iterator[tuple[int, tuple[dict, dict]]]:
+            done, _ = dask_wait(
+                [future for future, _ in pending.values()], return_when="FIRST_COMPLETED"
+            )
+            for future in done:
+                _, index = pending.pop(future.key)
+                yield index, future.result()
+
+        for index, task in enumerate(tasks):
+            while len(pending) >= limit:
+                yield from finished()
+            future = client.submit(_run_chunk, *task, pure=False)
+            pending[future.key] = (future, index)
+        while pending:
+            yield from finished()

@@ -3,14 +3,15 @@
 * ``fit_chart``: one observed variable over time: the prior and posterior 5–95 % bands of
   the model, the observations with ±2 sd error bars.
 * ``parameter_chart``: prior and posterior histograms of the most-updated parameters.
-* ``write_calibration_outputs``: ``posterior.nc``, ``parameters.csv``, ``targets.csv``,
-  ``fit_<variable>.png`` and ``parameters.png``, written all or nothing.
+* ``calibration_files``: ``posterior.nc``, ``parameters.csv``, ``targets.csv``, ``pairs.csv``,
+  ``misfits.csv``, ``fit_<variable>.png`` and ``parameters.png`` by name, for
+  ``sim.report.writer.write_outputs``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -18,11 +19,14 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from sim.analysis.importance_weighting import weighted_quantiles
-from sim.atomic import staged_output_dir
-from sim.report.figures import figure_png, plot_observations
+from sim.report.figures import plot_observations
 from sim.report.fonts import use_cjk_font
+from sim.report.i18n import translations
 from sim.results import slug, variable
 from sim.scenario import Language
+
+if TYPE_CHECKING:
+    from sim.report.writer import Output
 
 MISFITS_FILE = "misfits.csv"
 PAIRS_FILE = "pairs.csv"
@@ -33,34 +37,7 @@ PARAMETERS_FIGURE = "parameters.png"
 #: Parameters drawn in ``parameters.png``.
 TOP_PARAMETERS = 6
 
-TEXT = {
-    "zh": {
-        "prior": "先验 5–95% 区间",
-        "posterior": "校准后 5–95% 区间",
-        "posterior_median": "校准后中位数",
-        "observed": "观测值 ±2 标准差",
-        "year": "年份",
-        "plan_start": "规划起点",
-        "prior_hist": "先验",
-        "posterior_hist": "校准后",
-        "hellinger": "Hellinger 距离 {value:.2f}",
-        "parameters_title": "更新最多的参数（先验与校准后分布）",
-        "density": "密度",
-    },
-    "en": {
-        "prior": "prior 5–95 % band",
-        "posterior": "calibrated 5–95 % band",
-        "posterior_median": "calibrated median",
-        "observed": "observed ±2 sd",
-        "year": "Year",
-        "plan_start": "plan start",
-        "prior_hist": "prior",
-        "posterior_hist": "calibrated",
-        "hellinger": "Hellinger distance {value:.2f}",
-        "parameters_title": "Most-updated parameters (prior and calibrated)",
-        "density": "density",
-    },
-}
+TEXT = translations("calibration")
 
 
 def label(attrs: Mapping, lang: Language) -> str:
@@ -167,20 +144,19 @@ def fit_file(name: str) -> str:
     return f"fit_{slug(name)}.png"
 
 
-def write_calibration_outputs(
-    out_dir: Path,
+def calibration_files(
     posterior_file: xr.Dataset,
     parameters: pd.DataFrame,
     targets: pd.DataFrame,
     figures: Mapping[str, Figure],
     misfits: pd.DataFrame,
     pairs: pd.DataFrame,
-) -> list[Path]:
-    """Write the outputs of a calibration into ``out_dir`` (staged: all or nothing).
+) -> dict[str, Output]:
+    """The files of a calibration by name, for ``sim.report.writer.write_outputs``.
 
     Args:
-        out_dir: output directory.
-        posterior_file: the conditioned ensemble (``sim.workflows.calibrate.posterior_dataset``).
+        posterior_file: the conditioned ensemble (``posterior.nc``,
+            ``sim.workflows.calibrate.posterior_dataset``).
         parameters: the parameter table (``parameters.csv``).
         targets: prior and calibrated target probabilities (``targets.csv``).
         figures: PNG file name → figure.
@@ -188,16 +164,14 @@ def write_calibration_outputs(
         pairs: the pairs of constants the data inform together (``pairs.csv``,
             ``sim.analysis.importance_weighting.joint_identification``; header only when none).
     """
-    with staged_output_dir(out_dir) as stage:
-        posterior_file.to_netcdf(stage / POSTERIOR_FILE)
-        parameters.to_csv(stage / PARAMETERS_FILE, index=False)
-        targets.to_csv(stage / TARGETS_FILE, index=False)
-        misfits.to_csv(stage / MISFITS_FILE, index=False)
-        pairs.to_csv(stage / PAIRS_FILE, index=False)
-        for name, figure in figures.items():
-            (stage / name).write_bytes(figure_png(figure))
-        names = sorted(path.name for path in stage.iterdir())
-    return [Path(out_dir) / name for name in names]
+    return {
+        POSTERIOR_FILE: posterior_file,
+        PARAMETERS_FILE: parameters,
+        TARGETS_FILE: targets,
+        MISFITS_FILE: misfits,
+        PAIRS_FILE: pairs,
+        **figures,
+    }
 
 
 def calibration_figures(

@@ -10,6 +10,7 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from sim.report.fonts import use_cjk_font
+from sim.report.i18n import translations
 from sim.results import variable
 from sim.scenario import Language, Target
 
@@ -17,22 +18,7 @@ from sim.scenario import Language, Target
 BANDS = ((0.05, 0.95), (0.25, 0.75))
 MEDIAN = 0.5
 
-TEXT = {
-    "zh": {
-        "band": "{low:.0f}–{high:.0f}% 区间",
-        "median": "中位数",
-        "target": "{year}年目标",
-        "history": "历史观测",
-        "year": "年份",
-    },
-    "en": {
-        "band": "{low:.0f}–{high:.0f} % band",
-        "median": "median",
-        "target": "Target {year}",
-        "history": "observed",
-        "year": "Year",
-    },
-}
+TEXT = translations("fan_chart")
 
 
 def plot_observations(axes, observations: pd.DataFrame, name: str, label: str) -> None:

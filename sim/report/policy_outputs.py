@@ -11,200 +11,16 @@ import math
 import textwrap
 from collections.abc import Mapping, Sequence
 
-import jinja2
-import markupsafe
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.report.fonts import use_cjk_font
-from sim.report.html import REPORT_STYLE
+from sim.report.html import render_page
+from sim.report.i18n import translations
 from sim.scenario import Language, Target
 
-TEXT = {
-    "zh": {
-        "all": "全部目标同时达成",
-        "probability": "达成概率",
-        "indicator": "指标",
-        "lowest": "最低概率 @ 取值",
-        "highest": "最高概率 @ 取值",
-        "reference": "（基准）",
-        "compare_title": "情景比较：目标达成概率（95% 置信区间）",
-        "compare_note": "括号内为与 {ref} 的配对差（百分点）及其 95% 区间（Newcombe 方法）",
-        "draws": "{draws} 次抽样，{sampler}，随机种子 {seed}（各情景共用随机数）",
-        "sweep_title": "达成概率随 {lever} 的变化（{draws} 次抽样，95% 区间）",
-        "sweep2_title": "达成概率：{x} × {y}（{draws} 次抽样）",
-        "solve_title": "{target}：达成概率 ≥ {level}",
-        "required": "要求概率 {level}",
-        "solution": "解 {value}",
-        "interval": "区间",
-        "best_found": "最高 {p}（{value}，无法达到）",
-        "budget_title": "财政科技投入分配：{objective}",
-        "budget_subtitle": (
-            "现行 {base}（{base_low}–{base_high}）→ 优化 {best}（{best_low}–{best_high}）"
-        ),
-        "baseline": "现行分配",
-        "best": "优化分配",
-        "share": "占比",
-        "weighted": "加权平均达成概率",
-        "reached": (
-            "{lever} 的{extreme}值：{value}（区间 {low} – {high}），"
-            "此时达成概率 {p}（{p_low}–{p_high}），在{range_name} [{range_low}, {range_high}] 内"
-        ),
-        "least": "最小",
-        "greatest": "最大",
-        "at_bound_increasing": (
-            "在{range_name} [{range_low}, {range_high}] 的下端已达到要求："
-            "{lever} = {bound} 时达成概率 {p}{tail}"
-        ),
-        "at_bound_decreasing": (
-            "在{range_name} [{range_low}, {range_high}] 的上端仍达到要求："
-            "{lever} = {bound} 时达成概率 {p}{tail}"
-        ),
-        "tail_least_whole": "，所需的{lever}即为合理政策范围的下端 {bound}",
-        "tail_least_searched": "，所需的{lever}不高于 {bound}",
-        "tail_greatest_whole": "，允许的{lever}可达合理政策范围的上端 {bound}",
-        "tail_greatest_searched": "，允许的{lever}不低于 {bound}",
-        "not_reachable": (
-            "在{range_name} [{low}, {high}] 内无法达到：最高达成概率 {best}（{lever} = {at}）"
-        ),
-        "plausible_range": "合理政策范围",
-        "searched_range": "搜索范围",
-        "range_line": (
-            "{lever}的合理政策范围（模型中所列的取值范围）：[{range_low}, {range_high}]；"
-            "现行取值 {current}"
-        ),
-        "range_searched": "；本次搜索范围 [{low}, {high}]",
-        "money_flow": (
-            "折合金额：{lever} = {at} 时，{money}为 {value} 亿元/年（{years} 年均值，各抽样中位数）"
-        ),
-        "money_current": "；现行取值 {current_at} 时为 {current} 亿元/年",
-        "money_own": "{lever}本身即为金额：{at} 亿元{current}",
-        "money_own_flow": "{lever}本身即为金额：{at} 亿元/年{current}",
-        "money_own_current": "（现行 {current} 亿元）",
-        "money_own_flow_current": "（现行 {current} 亿元/年）",
-        "html_answer": "结论",
-        "html_details": "明细",
-        "html_chart": "达成概率曲线",
-        "html_method": "方法",
-        "html_run": "运行信息",
-        "html_item": "项目",
-        "html_value": "取值",
-        "row_lever": "政策杠杆",
-        "row_plausible_range": "合理政策范围（模型所列）",
-        "row_searched": "搜索范围",
-        "row_current": "现行取值",
-        "row_status": "结论",
-        "row_value": "解",
-        "row_interval": "解的 95% 区间",
-        "row_probability": "解处达成概率（95% 区间）",
-        "row_best": "最高达成概率 @ 取值",
-        "row_money": "折合金额",
-        "status_reached": "在合理政策范围内可达到",
-        "status_at_bound": "在范围端点已达到",
-        "status_not_reachable": "在合理政策范围内无法达到",
-        "status_not_reachable_searched": "在搜索范围内无法达到",
-        "method": (
-            "各取值使用同一组抽样（共用随机数）；先在网格上确定方向并找到首次跨越要求概率的区间，"
-            "再二分细化。解的区间为达成概率 Wilson 区间上下限跨越要求概率之处，只反映蒙特卡洛误差。"
-            "搜索不超出模型为该杠杆给出的合理政策范围；如需扩大，应修改模型文件中的取值范围。"
-            "折合金额为该杠杆在模型结构中最近的下游资金流量（单位 亿元/年）在规划年份的均值，"
-            "取各抽样的中位数。"
-        ),
-        "budget_result": (
-            "{objective}：现行分配 {base}（{base_low}–{base_high}），"
-            "优化分配 {best}（{best_low}–{best_high}），"
-            "差 {diff} 个百分点（{diff_low} – {diff_high}）"
-        ),
-    },
-    "en": {
-        "all": "All targets met together",
-        "probability": "Probability",
-        "indicator": "Indicator",
-        "lowest": "lowest @ value",
-        "highest": "highest @ value",
-        "reference": " (reference)",
-        "compare_title": "Scenario comparison: probability of each target (95 % interval)",
-        "compare_note": "In brackets: paired difference from {ref} (percentage points) with its "
-        "95 % interval (Newcombe)",
-        "draws": "{draws} draws, {sampler}, seed {seed} (common random numbers)",
-        "sweep_title": "Probability along {lever} ({draws} draws, 95 % band)",
-        "sweep2_title": "Probability over {x} × {y} ({draws} draws)",
-        "solve_title": "{target}: probability ≥ {level}",
-        "required": "required {level}",
-        "solution": "solution {value}",
-        "interval": "interval",
-        "best_found": "best {p} at {value} (not reachable)",
-        "budget_title": "Split of fiscal innovation input: {objective}",
-        "baseline": "current split",
-        "best": "best split found",
-        "share": "share",
-        "weighted": "weighted mean probability",
-        "reached": "{extreme} {lever}: {value} (interval {low} – {high}); probability there {p} "
-        "({p_low}–{p_high}), within the {range_name} [{range_low}, {range_high}]",
-        "least": "least",
-        "greatest": "greatest",
-        "at_bound_increasing": "already reached at the lower end of the {range_name} "
-        "[{range_low}, {range_high}]: probability {p} at {lever} = {bound}{tail}",
-        "at_bound_decreasing": "still reached at the upper end of the {range_name} "
-        "[{range_low}, {range_high}]: probability {p} at {lever} = {bound}{tail}",
-        "tail_least_whole": "; the least {lever} needed is the lower end of the plausible "
-        "policy range, {bound}",
-        "tail_least_searched": "; the least {lever} needed is {bound} or below",
-        "tail_greatest_whole": "; the greatest {lever} allowed is the upper end of the "
-        "plausible policy range, {bound}",
-        "tail_greatest_searched": "; the greatest {lever} allowed is {bound} or above",
-        "not_reachable": "not reachable within the {range_name} [{low}, {high}]: best "
-        "probability {best} at {lever} = {at}",
-        "plausible_range": "plausible policy range",
-        "searched_range": "searched range",
-        "range_line": "plausible policy range of {lever} (the range stated in the model): "
-        "[{range_low}, {range_high}]; current value {current}",
-        "range_searched": "; searched [{low}, {high}]",
-        "money_flow": "in money: at {lever} = {at}, {money} is {value} 亿元 (CNY 100 million) "
-        "per year (mean of {years}, median over draws)",
-        "money_current": "; {current} 亿元 per year at the current value {current_at}",
-        "money_own": "{lever} is itself money: {at} 亿元 (CNY 100 million){current}",
-        "money_own_flow": "{lever} is itself money: {at} 亿元 (CNY 100 million) per year{current}",
-        "money_own_current": " (currently {current} 亿元)",
-        "money_own_flow_current": " (currently {current} 亿元 per year)",
-        "html_answer": "Answer",
-        "html_details": "Details",
-        "html_chart": "Probability along the lever",
-        "html_method": "Method",
-        "html_run": "Run",
-        "html_item": "Item",
-        "html_value": "Value",
-        "row_lever": "Lever",
-        "row_plausible_range": "Plausible policy range (stated in the model)",
-        "row_searched": "Searched range",
-        "row_current": "Current value",
-        "row_status": "Answer",
-        "row_value": "Solution",
-        "row_interval": "95 % interval of the solution",
-        "row_probability": "Probability at the solution (95 % interval)",
-        "row_best": "Best probability @ value",
-        "row_money": "In money",
-        "status_reached": "reachable within the plausible policy range",
-        "status_at_bound": "already reached at the end of the range",
-        "status_not_reachable": "not reachable within the plausible policy range",
-        "status_not_reachable_searched": "not reachable within the searched range",
-        "method": (
-            "Every lever value is run on the same draws (common random numbers); a grid gives "
-            "the direction and brackets the first crossing of the required probability, "
-            "bisection refines it. The solution's interval is where the Wilson bounds of the "
-            "probability cross the required level: Monte Carlo error only. The search never "
-            "leaves the plausible policy range the model states for the lever; widening it "
-            "means editing that range in the model file. The money is the lever's nearest "
-            "money flow downstream in the model's structure (亿元 per year), its mean over the "
-            "plan years, median over draws."
-        ),
-        "budget_result": "{objective}: current split {base} ({base_low}–{base_high}), best split "
-        "{best} ({best_low}–{best_high}), difference {diff} pp ({diff_low} to {diff_high})",
-        "budget_subtitle": "current {base} ({base_low}–{base_high}) → best {best} "
-        "({best_low}–{best_high})",
-    },
-}
+TEXT = translations("policy")
 
 
 def percent(value: float) -> str:
@@ -529,39 +345,6 @@ def solve_text(
     return "\n".join(solve_lines(record, lever_label, target_text, lang, money_label))
 
 
-_SOLVE_TEMPLATE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
-    """<!DOCTYPE html>
-<html lang="{{ html_lang }}">
-<head>
-<meta charset="utf-8">
-<title>{{ title }}</title>
-<style>{{ style }}</style>
-</head>
-<body>
-<h1>{{ title }}</h1>
-<h2>{{ t.html_answer }}</h2>
-{% for line in lines %}
-<p{% if loop.index == 2 and warning %} class="warning"{% endif %}>{{ line }}</p>
-{% endfor %}
-<h2>{{ t.html_details }}</h2>
-<table><tr><th>{{ t.html_item }}</th><th>{{ t.html_value }}</th></tr>
-{% for key, value in rows %}<tr><th>{{ key }}</th><td>{{ value }}</td></tr>
-{% endfor %}</table>
-<h2>{{ t.html_chart }}</h2>
-<div class="fans"><img alt="solve.png" src="data:image/png;base64,{{ image }}"></div>
-<h2>{{ t.html_method }}</h2>
-<p class="note">{{ t.method }}</p>
-<h2>{{ t.html_run }}</h2>
-<p>{{ run }}</p>
-<table>
-{% for key, value in provenance %}<tr><th>{{ key }}</th><td>{{ value }}</td></tr>
-{% endfor %}</table>
-</body>
-</html>
-"""
-)
-
-
 def render_solve_html(
     record: Mapping[str, object],
     lever_label: str,
@@ -622,9 +405,9 @@ def render_solve_html(
         (key, _text(record.get(key)))
         for key in ("scenario", "target", "level", "draws", "seed", "sampler")
     ]
-    return _SOLVE_TEMPLATE.render(
-        html_lang="zh-CN" if lang == "zh" else "en",
-        style=markupsafe.Markup(REPORT_STYLE),
+    return render_page(
+        "solve.html.j2",
+        lang,
         t=t,
         title=lines[0],
         lines=[lines[1], *body],

@@ -10,42 +10,11 @@ from matplotlib.ticker import MaxNLocator
 
 from sim.analysis.prim_boxes import DiscoveryResult
 from sim.report.fonts import use_cjk_font
+from sim.report.i18n import translations
 from sim.report.sensitivity_charts import parameter_label
 from sim.scenario import Language, Target
 
-TEXT = {
-    "zh": {
-        "reached": "{label}：达到目标（{symbol}{threshold:g}{unit}）的情景",
-        "missed": "{label}：未达到目标（{symbol}{threshold:g}{unit}）的情景",
-        "tradeoff": "覆盖率与密度的权衡（剥离轨迹）",
-        "coverage": "覆盖率",
-        "density": "密度",
-        "restricted": "受限参数个数",
-        "chosen": "所选框 {box}：覆盖率 {coverage:.0%}，密度 {density:.0%}，质量 {mass:.0%}",
-        "threshold": "密度阈值 {threshold:.0%}",
-        "limits": "所选框的参数范围（按样本范围归一化）",
-        "range": "样本范围",
-        "box": "框内范围",
-        "none": "所选框不限制任何参数",
-        "qp": "准 p 值",
-    },
-    "en": {
-        "reached": "{label}: draws that reach the target ({symbol} {threshold:g} {unit})",
-        "missed": "{label}: draws that miss the target ({symbol} {threshold:g} {unit})",
-        "tradeoff": "coverage-density trade-off (peeling trajectory)",
-        "coverage": "coverage",
-        "density": "density",
-        "restricted": "restricted parameters",
-        "chosen": "chosen box {box}: coverage {coverage:.0%}, density {density:.0%}, "
-        "mass {mass:.0%}",
-        "threshold": "density threshold {threshold:.0%}",
-        "limits": "limits of the chosen box (normalised to the sample's range)",
-        "range": "sample range",
-        "box": "box",
-        "none": "the chosen box restricts no parameter",
-        "qp": "quasi-p",
-    },
-}
+TEXT = translations("discovery_chart")
 
 
 def discovery_chart(

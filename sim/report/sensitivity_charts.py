@@ -11,50 +11,13 @@ from matplotlib.figure import Figure
 
 from sim.analysis.sensitivity_indices import OUTPUT_KINDS, ranked
 from sim.report.fonts import use_cjk_font
+from sim.report.i18n import translations
 from sim.scenario import Language, Target
 
 #: Parameters shown per panel by default.
 DEFAULT_TOP = 10
 
-TEXT = {
-    "zh": {
-        "title": "{label}：{heading}",
-        "value": "{year}年取值",
-        "reached": "是否达到目标（{symbol}{threshold:g}{unit}）",
-        "sobol": "Sobol 指数（{runs:,} 次模拟，{samples} 个基础样本）",
-        "morris": "Morris 筛选（{runs:,} 次模拟，{samples} 条轨迹）",
-        "ST": "总效应指数 ST（95% 置信区间）",
-        "S1": "一阶指数 S1",
-        "mu_star": "μ*（95% 置信区间）",
-        "sigma": "σ",
-        "sobol_axis": "方差贡献比例",
-        "morris_axis": "基本效应（输出单位 / 分位数区间）",
-        "constant": "所有模拟结果相同，\n无法计算敏感性指数",
-        "always": "每次模拟都达到目标，\n无法计算敏感性指数",
-        "never": "没有一次模拟达到目标，\n无法计算敏感性指数",
-        "note": "输入参数独立抽样（相关性被忽略）；区间为自助法 95% 置信区间，区间宽则需增加样本。",
-    },
-    "en": {
-        "title": "{label}: {heading}",
-        "value": "value in {year}",
-        "reached": "target reached ({symbol} {threshold:g} {unit})",
-        "sobol": "Sobol' indices ({runs:,} runs, {samples} base samples)",
-        "morris": "Morris screening ({runs:,} runs, {samples} trajectories)",
-        "ST": "total-order ST (95 % interval)",
-        "S1": "first-order S1",
-        "mu_star": "μ* (95 % interval)",
-        "sigma": "σ",
-        "sobol_axis": "share of variance",
-        "morris_axis": "elementary effect (output units per quantile range)",
-        "constant": "every run gives the same result:\nno sensitivity index",
-        "always": "every run reaches the target:\nno sensitivity index",
-        "never": "no run reaches the target:\nno sensitivity index",
-        "note": (
-            "Inputs sampled independently (correlations ignored); bootstrap 95 % intervals: "
-            "wide intervals call for more samples."
-        ),
-    },
-}
+TEXT = translations("sensitivity_chart")
 
 
 def parameter_label(name: str, lang: Language, labels_zh: Mapping[str, str]) -> str:

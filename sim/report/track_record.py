@@ -18,6 +18,7 @@ import pandas as pd
 
 from sim.paths import default_out
 from sim.report.backtest_outputs import BACKTEST_CSV, BACKTEST_JSON
+from sim.report.i18n import translations
 from sim.scenario import Language
 
 
@@ -84,46 +85,7 @@ def find_track_record(
     return record, ""
 
 
-_TEXT = {
-    "zh": {
-        "record": (
-            "模型的回测记录：从 {origins} 年出发的预测中，{n} 个留出观测值有 "
-            "{inside_90} 个落在90%区间内、{inside_50} 个落在50%区间内"
-            "（平均相对CRPS {crps}；{created}，{directory}）。"
-        ),
-        "none": "本情景的模型尚未做过回测（innosim backtest），以上概率没有检验记录。",
-        "unreadable": "{directory} 中的回测结果无法读取，以上概率没有检验记录。",
-        "other_model": (
-            "{directory} 中的回测针对的是另一版本的模型，已不适用；请重新运行 innosim backtest。"
-        ),
-        "other_scenario": (
-            "{directory} 中的回测针对的是另一版本的情景，已不适用；请重新运行 innosim backtest。"
-        ),
-    },
-    "en": {
-        "record": (
-            "The model's track record: forecasts from {origins} put {inside_90} of {n} held-out "
-            "observations inside the 90 % band and {inside_50} inside the 50 % band (mean "
-            "relative CRPS {crps}; {created}, {directory})."
-        ),
-        "none": (
-            "No backtest has been run for this scenario's model (innosim backtest): the "
-            "probabilities above have no track record."
-        ),
-        "unreadable": (
-            "The backtest in {directory} cannot be read: the probabilities above have no "
-            "track record."
-        ),
-        "other_model": (
-            "The backtest in {directory} was run with another version of the model and no "
-            "longer applies; run innosim backtest again."
-        ),
-        "other_scenario": (
-            "The backtest in {directory} was run with another version of the scenario and no "
-            "longer applies; run innosim backtest again."
-        ),
-    },
-}
+_TEXT = translations("track_record")
 
 
 def scenario_track_record(
@@ -155,32 +117,7 @@ def track_record_text(
     )
 
 
-_HISTORY = {
-    "zh": {
-        "prior": (
-            "{n} 次抽样中有 {consistent} 次（{share}）在3倍标准差内（含模型偏差）重现了 "
-            "{years} 年的观测历史；其余抽样的预测不符合历史。"
-            "先运行 innosim calibrate，再在情景中设置 posterior:，即只从符合历史的抽样出发。"
-        ),
-        "posterior": (
-            "{n} 次抽样取自以观测历史为条件的后验，其中 {consistent} 次（{share}）在3倍标准差内"
-            "（含模型偏差）重现了 {years} 年的观测。"
-        ),
-    },
-    "en": {
-        "prior": (
-            "{consistent} of {n} draws ({share}) reproduce the observed history of {years} "
-            "within 3 sd (with the model discrepancy); the others project from a history that "
-            "did not happen. Run innosim calibrate and set posterior: in the scenario to "
-            "project only from draws consistent with it."
-        ),
-        "posterior": (
-            "The {n} draws come from the posterior conditioned on the observed history; "
-            "{consistent} of them ({share}) reproduce the observations of {years} within 3 sd "
-            "(with the model discrepancy)."
-        ),
-    },
-}
+_HISTORY = translations("history_consistency")
 
 
 def history_consistency_text(

@@ -6,13 +6,15 @@ directory (``sim.atomic.staged_output_dir``: nothing half-written remains if any
 or the process is killed) and moves them into ``out_dir``. The content's type decides the
 format: an xarray Dataset is NetCDF-4 (the provenance added to its attributes), a DataFrame
 CSV (UTF-8, no index), a matplotlib Figure PNG, a mapping or list JSON, ``str`` text and
-``bytes`` as they are. The provenance is also written as ``provenance.json``.
+``bytes`` as they are; a function ``write(path)`` writes the file itself (e.g. a NetCDF file
+streamed chunk by chunk, ``sim.report.run_outputs``). Files are written in the mapping's order.
+The provenance is also written as ``provenance.json``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,16 @@ from sim.report.figures import figure_png
 
 PROVENANCE_FILE = "provenance.json"
 
-Output = xr.Dataset | pd.DataFrame | Figure | Mapping[str, Any] | list[Any] | str | bytes
+Output = (
+    xr.Dataset
+    | pd.DataFrame
+    | Figure
+    | Mapping[str, Any]
+    | list[Any]
+    | str
+    | bytes
+    | Callable[[Path], None]
+)
 
 
 def json_text(content: Mapping[str, Any] | list[Any]) -> str:
@@ -48,6 +59,8 @@ def _write(path: Path, content: Output, provenance: Mapping[str, Any]) -> None:
         path.write_text(content, encoding="utf-8")
     elif isinstance(content, bytes):
         path.write_bytes(content)
+    elif callable(content):
+        content(path)
     else:
         raise TypeError(f"{path.name}: cannot write a {type(content).__name__}")
 

@@ -1,4 +1,11 @@
-"""The Vensim adapter: the only part of innosim that knows about Vensim files and PySD."""
+"""The Vensim adapter: the only part of innosim that reads Vensim files and runs PySD.
+
+``model`` (parse once per file content, one ``ModelVariable`` record per variable, the one name
+normaliser ``variable_key``), ``catalogue`` (the model catalogue: variables, kinds, limits,
+defaults), ``run`` (a PySD run), ``units`` (Vensim's units check), ``placement`` (where
+type-defining functions may appear), ``sketch`` (the generated diagram) and
+``variable_table`` (the table in ``model/README.md``).
+"""
 
 from sim.vensim.model import (
     CONTROL_VARIABLES,

@@ -3,13 +3,15 @@ against the plan's path, how likely the target is given the data, the growth sti
 the lever setting that would bring the probability back to 80 %.
 
 Orchestration only: the rules are in ``sim.analysis.plan_tracking``, the conditioning in
-``sim.workflows.calibrate``, the lever search in ``sim.analysis.lever_bisection``.
+``sim.workflows.calibrate``, the lever (``sim.scenario.levers``) is searched by
+``sim.analysis.threshold_search.solve_threshold`` on the conditioned draws, importance weights
+included (``sim.workflows.lever_runs``: the same draws at every setting).
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,23 +27,47 @@ from sim.analysis.importance_weighting import (
     weighted_quantiles,
     weighted_target_table,
 )
-from sim.analysis.lever_bisection import DEFAULT_GOAL, LeverSearch, bisect_lever
-from sim.analysis.plan_tracking import track_target
-from sim.analysis.probabilities import met
+from sim.analysis.plan_tracking import DEFAULT_GOAL, track_target
+from sim.analysis.threshold_search import ThresholdSolution, solve_threshold
 from sim.engine import TimePath, compile_model
 from sim.engine.ensemble import scenario_inputs
-from sim.engine.runner import run_draws
-from sim.errors import InnosimError
-from sim.results import at_year, variable, year_index
-from sim.scenario import Scenario
-from sim.vensim.catalogue import ModelInfo, model_info, unknown_name
-from sim.workflows.calibrate import Conditioned, condition, conditioned_ensembles, target_comparison
+from sim.engine.runner import DEFAULT_CHUNK_SIZE, SERIAL, Executor
+from sim.provenance import provenance
+from sim.report.assessment_outputs import (
+    ASSESS_CSV,
+    ASSESS_HTML,
+    assessment_chart,
+    chart_file,
+    console_rows,
+    render_assessment,
+)
+from sim.report.calibration_outputs import MISFITS_FILE
+from sim.report.console import format_table
+from sim.report.figures import figure_png
+from sim.report.track_record import scenario_track_record
+from sim.report.writer import write_outputs
+from sim.results import at_year, variable
+from sim.scenario import Language, Scenario, load_scenario, scenario_digest
+from sim.scenario.levers import LeverRange, lever_info
+from sim.scenario.observed import load_observed
+from sim.vensim.catalogue import ModelInfo, model_info
+from sim.workflows.calibrate import (
+    Conditioned,
+    condition,
+    conditioned_ensembles,
+    misfit_lines,
+    monte_carlo_overrides,
+    target_comparison,
+)
+from sim.workflows.lever_runs import LeverRuns, PolicyQuestionError
 
-#: The lever searched by default, and the top of its default range (5× the plan's 2 % floor).
 #: the model's sector whose observations are "the economy" in the assessment's split
 ECONOMY_SECTOR = "Economy"
+#: The lever searched by default (from its current setting to the upper end of its plausible
+#: policy range, 0.10 for the floor).
 DEFAULT_LEVER = "Fiscal Innovation Share Floor"
-DEFAULT_LEVER_HIGH = 0.10
+#: Bisection tolerance of the lever search, as a fraction of the searched range.
+LEVER_TOLERANCE = 1 / 256
 
 #: Columns of ``assess.csv`` (values in model units; probabilities as fractions).
 ASSESS_COLUMNS = [
@@ -75,86 +101,35 @@ ASSESS_COLUMNS = [
     "lever_status",
     "lever_value",
     "lever_probability",
+    "lever_value_low",
+    "lever_value_high",
+    "lever_prob_low",
+    "lever_prob_high",
 ]
 
 
-class AssessmentError(InnosimError, ValueError):
-    """A bad ``--lever`` or ``--as-of`` (the message names the option)."""
-
-
-@dataclass(frozen=True)
-class LeverRange:
-    """The lever searched and its range: from ``low`` (normally its current setting) towards
-    ``high``, in the constant's model units."""
-
-    name: str
-    low: float
-    high: float
-
-
-def parse_lever(text: str) -> LeverRange:
-    """``NAME=LO:HI`` → ``LeverRange`` (``AssessmentError`` naming ``--lever`` otherwise)."""
-    match = re.fullmatch(r"\s*(?P<name>[^=]+?)\s*=\s*(?P<low>[^:]+):(?P<high>[^:]+)\s*", text)
-    if match is None:
-        raise AssessmentError(
-            f"--lever: expected NAME=LO:HI (e.g. '{DEFAULT_LEVER}=0.02:0.06'); got {text!r}"
-        )
-    try:
-        low, high = float(match["low"]), float(match["high"])
-    except ValueError:
-        raise AssessmentError(
-            f"--lever: LO and HI must be numbers; got {match['low']!r} and {match['high']!r}"
-        ) from None
-    if not (math.isfinite(low) and math.isfinite(high)) or low == high:
-        raise AssessmentError(f"--lever: LO and HI must be different finite numbers; got {text!r}")
-    return LeverRange(match["name"], low, high)
-
-
-def current_setting(scenario: Scenario, name: str, model: str | Path | None = None) -> float:
-    """The lever's value in the scenario (a value lever) or the model's default constant."""
-    lever = scenario.levers.get(name)
-    if lever is not None and lever.path is None:
-        return float(lever.all_values()[0])
-    if lever is not None:
-        raise AssessmentError(
-            f"--lever: '{name}' follows a time path in the scenario; give its range explicitly"
-        )
-    return float(model_info(model).defaults[name])
-
-
-def check_lever(scenario: Scenario, lever: LeverRange, model: str | Path | None = None) -> None:
-    """The lever is a constant of the model that the scenario does not draw, inside its
-    Vensim limits (``AssessmentError`` naming ``--lever`` otherwise)."""
-    info = model_info(model)
-    if lever.name not in info.docs:
-        raise AssessmentError(
-            "--lever: " + unknown_name(lever.name, info.docs, what="a variable of the model")
-        )
-    if info.kind(lever.name) != "constant":
-        raise AssessmentError(
-            f"--lever: '{lever.name}' is a {info.kind(lever.name)}; a constant is expected"
-        )
-    if lever.name in scenario.uncertainties:
-        raise AssessmentError(
-            f"--lever: '{lever.name}' is uncertain in the scenario; a policy lever is expected"
-        )
-    if lever.name in scenario.exogenous():
-        raise AssessmentError(
-            f"--lever: '{lever.name}' is imposed as data (drivers) or drawn as a path in the "
-            "scenario; a policy lever is expected"
-        )
-    low, high = info.limits(lever.name)
-    for value in (lever.low, lever.high):
-        if (low is not None and value < low) or (high is not None and value > high):
-            raise AssessmentError(
-                f"--lever: {value:g} is outside the Vensim limits [{low}, {high}] of '{lever.name}'"
-            )
+class AssessmentError(PolicyQuestionError):
+    """A bad ``--as-of`` or observed data that leave nothing to assess (names the option)."""
 
 
 def default_lever(scenario: Scenario, model: str | Path | None = None) -> LeverRange:
-    """``Fiscal Innovation Share Floor`` from its current setting up to 10 %."""
-    low = current_setting(scenario, DEFAULT_LEVER, model)
-    return LeverRange(DEFAULT_LEVER, low, max(DEFAULT_LEVER_HIGH, 2 * low))
+    """``DEFAULT_LEVER`` from its current setting up to the upper end of its plausible policy
+    range (the constant's Vensim range), with both ends filled in."""
+    return lever_search_range(scenario, LeverRange(DEFAULT_LEVER), model)
+
+
+def lever_search_range(
+    scenario: Scenario, lever: LeverRange, model: str | Path | None = None
+) -> LeverRange:
+    """The lever to search, checked (``sim.scenario.levers.lever_info``), with its range
+    filled in: as given (it may run downwards, ``START > STOP``, for a lever that must go
+    down), else from its current setting to the upper end of its plausible policy range.
+
+    Raises:
+        LeverError: not a lever of the scenario, or a bad range.
+    """
+    start, stop = lever_info(scenario, lever.name, model).search_range(lever, from_current=True)
+    return LeverRange(lever.name, start, stop)
 
 
 def combine_observations(
@@ -246,7 +221,9 @@ class Assessment:
         prior, posterior: ensembles of the prior draws and of the conditioned draws
             (``posterior`` is ``prior`` when the conditioning is by importance weights).
         weights: weights of the ``posterior`` draws.
-        lever: the lever searched (``None`` when no search was asked for).
+        lever: the lever searched, from its setting (``start``) towards ``stop`` (``None``
+            when no search was asked for).
+        searches: each searched target's ``ThresholdSolution``, by target name.
     """
 
     as_of: int
@@ -259,19 +236,21 @@ class Assessment:
     weights: np.ndarray = field(repr=False)
     lever: LeverRange | None
     notes: tuple[str, ...] = ()
+    searches: dict[str, ThresholdSolution] = field(default_factory=dict, repr=False)
 
 
 def lever_path(
     scenario: Scenario,
     name: str,
-    value: float,
+    value: float | np.ndarray,
     as_of: float,
     time_step: float,
     model: str | Path | None = None,
 ) -> TimePath:
     """The lever as the scenario sets it (its value, its path, or the model's default) up to
     model time ``as_of``, then ``value``: the change takes effect from the next integration
-    step, i.e. from calendar year ``as_of + 1``."""
+    step, i.e. from calendar year ``as_of + 1``. An array of values gives one path per value
+    (a per-draw ``TimePath``, row ``i`` ending at ``value[i]``)."""
     lever = scenario.levers.get(name)
     if lever is None:
         times, values = [as_of], [float(model_info(model).defaults[name])]
@@ -282,19 +261,26 @@ def lever_path(
         keep = years < as_of
         times = [*years[keep].tolist(), as_of]
         values = [*settings[keep].tolist(), float(lever.at([as_of])[0])]
-    return TimePath([*times, as_of + time_step], [*values, value])
+    if np.ndim(value) == 0:
+        return TimePath([*times, as_of + time_step], [*values, float(value)])
+    ends = np.asarray(value, dtype=float)[:, None]
+    before = np.broadcast_to(np.asarray(values, dtype=float), (ends.shape[0], len(values)))
+    return TimePath([*times, as_of + time_step], np.hstack([before, ends]))
 
 
-def lever_probabilities(
+def lever_hits(
     scenario: Scenario,
     conditioned: Conditioned,
-    lever: LeverRange,
+    lever: str,
     as_of: int,
     model: str | Path | None = None,
-) -> Callable[[float], dict[str, float]]:
-    """``value -> {target: weighted probability}`` with the lever changed after ``as_of``,
-    on the conditioned draws and their paths (common random numbers; results cached by
-    value)."""
+    executor: Executor = SERIAL,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
+    """``values (k,) -> {target: bool array (k, draws)}``: which conditioned draws meet each
+    target with ``lever`` changed after ``as_of`` to each value (``lever_path``), on the
+    conditioned draws and their paths (common random numbers; runs of more than
+    ``chunk_size`` (value, draw) pairs go to ``executor``; results cached by value)."""
     compiled = compile_model(model)
     inputs = scenario_inputs(
         scenario,
@@ -304,29 +290,71 @@ def lever_probabilities(
         path_shocks=conditioned.shocks,
         own_history=True,
     )
-    fixed = inputs.fixed
-    outputs = list(dict.fromkeys(target.variable for target in scenario.targets))
-    draws = inputs.per_draw
-    weights = conditioned.weights
-    last_target = max((target.year for target in scenario.targets), default=None)
-    cache: dict[float, dict[str, float]] = {}
 
-    def evaluate(value: float) -> dict[str, float]:
-        if value not in cache:
-            params = dict(fixed)
-            params[lever.name] = lever_path(
-                scenario, lever.name, value, as_of, compiled.time_step, model
-            )
-            times, values = run_draws(
-                compiled, conditioned.n_draws, params, draws, outputs, final_time=last_target
-            )
-            cache[value] = {}
-            for target in scenario.targets:
-                final = values[target.variable][:, year_index(times, target.year)]
-                cache[value][target.name] = float(np.sum(weights * met(target, final)))
-        return cache[value]
+    def changed_after(name: str, values: np.ndarray) -> TimePath:
+        return lever_path(scenario, name, values, as_of, compiled.time_step, model)
+
+    runs = LeverRuns(
+        scenario,
+        model=model,
+        chunk_size=chunk_size,
+        executor=executor,
+        inputs=inputs,
+        settings=conditioned.settings,
+        setting_param=changed_after,
+        final_time=max(target.year for target in scenario.targets),
+    )
+    cache: dict[float, dict[str, np.ndarray]] = {}
+
+    def evaluate(values: np.ndarray) -> dict[str, np.ndarray]:
+        todo = sorted({float(v) for v in values} - cache.keys())
+        if todo:
+            hits = runs.hits({lever: np.array(todo)})
+            for row, value in enumerate(todo):
+                cache[value] = {name: h[row] for name, h in hits.items()}
+        return {
+            target.name: np.array([cache[float(v)][target.name] for v in values])
+            for target in scenario.targets
+        }
 
     return evaluate
+
+
+def lever_answer(
+    solution: ThresholdSolution, start: float, stop: float, goal: float
+) -> dict[str, object]:
+    """The lever columns of a row of ``assess.csv`` from a search between ``start`` (the
+    setting the change starts from) and ``stop``: ``already`` when the goal holds at
+    ``start``, ``found`` (the setting nearest ``start`` that reaches it, with its interval) or
+    ``unreachable`` (with the probability at ``stop``)."""
+    by_value = {e.value: e for e in solution.evaluations}
+    at_start, at_stop = by_value[start], by_value[stop]
+    nan = math.nan
+    row: dict[str, object] = {
+        "lever_value_low": nan,
+        "lever_value_high": nan,
+        "lever_prob_low": nan,
+        "lever_prob_high": nan,
+    }
+    if at_start.probability >= goal:
+        status, value, chosen = "already", start, at_start
+    elif solution.value is None:
+        return row | {
+            "lever_status": "unreachable",
+            "lever_value": nan,
+            "lever_probability": at_stop.probability,
+        }
+    else:
+        status, value, chosen = "found", solution.value, by_value[solution.value]
+    if value == solution.value:
+        row["lever_value_low"], row["lever_value_high"] = solution.value_low, solution.value_high
+    return row | {
+        "lever_status": status,
+        "lever_value": value,
+        "lever_probability": chosen.probability,
+        "lever_prob_low": chosen.low,
+        "lever_prob_high": chosen.high,
+    }
 
 
 def assess(
@@ -342,6 +370,7 @@ def assess(
     model: str | Path | None = None,
     strict: bool = False,
     progress: Callable[[str], None] | None = None,
+    executor: Executor = SERIAL,
 ) -> Assessment:
     """Assess progress towards the scenario's targets as of ``as_of``.
 
@@ -351,22 +380,27 @@ def assess(
         observed: the new observations (``sim.scenario.observed.load_observed``).
         as_of: the assessment year.
         history: earlier observations (the scenario's ``history``), conditioned on too.
-        lever: the lever to search for targets below ``goal`` (``None``: no search).
+        lever: the lever to search for targets below ``goal`` (``None``: no search); without
+            a range, from its current setting to the upper end of its plausible policy range
+            (``lever_search_range``).
         goal: the probability the lever should restore.
         draws, seed: override the scenario's Monte Carlo settings.
         model: the ``.mdl`` file (default: the project's model).
         strict: refuse an observation the model does not reproduce instead of reporting it
             (``Conditioned.misfits``).
         progress: called with a line of text at each stage.
+        executor: where the model runs go (conditioning, ensembles, lever search); the
+            results are the same whatever it is.
 
     Raises:
-        CalibrationError: the data cannot be conditioned on; AssessmentError: bad lever.
+        CalibrationError: the data cannot be conditioned on; AssessmentError: bad ``as_of``;
+        LeverError: bad lever or range.
     """
     info = model_info(model)
     if not info.initial_time <= as_of <= info.final_time:
         raise AssessmentError(
-            f"--as-of: {as_of} is outside the model's horizon "
-            f"[{info.initial_time:g}, {info.final_time:g}]"
+            f"{as_of} is outside the model's horizon [{info.initial_time:g}, {info.final_time:g}]",
+            "--as-of",
         )
     plan_start_lever = scenario.levers.get("Plan Start Time")
     plan_start = int(
@@ -375,10 +409,10 @@ def assess(
         else info.defaults["Plan Start Time"]
     )
     if lever is not None:
-        check_lever(scenario, lever, model)
+        lever = lever_search_range(scenario, lever, model)
     observations = combine_observations(history, observed, as_of)
     if observations.empty:
-        raise AssessmentError(f"--as-of: no observation at or before {as_of}")
+        raise AssessmentError(f"no observation at or before {as_of}", "--as-of")
     derived, notes = derive_ratios(observations, info.docs)
     conditioned = condition(
         scenario,
@@ -388,8 +422,9 @@ def assess(
         model=model,
         strict=strict,
         progress=progress,
+        executor=executor,
     )
-    prior, posterior = conditioned_ensembles(scenario, conditioned, model=model)
+    prior, posterior = conditioned_ensembles(scenario, conditioned, model=model, executor=executor)
     weights = conditioned.weights
     if not derived.empty:
         observations = pd.concat([observations, derived], ignore_index=True)
@@ -397,10 +432,11 @@ def assess(
         observations = observations.reset_index(drop=True)
     comparison = target_comparison(prior, posterior, list(scenario.targets), conditioned)
     economy, economy_ess = economy_only_probabilities(scenario, conditioned, prior, info)
-    evaluate = None
+    hits_at = None
     if lever is not None and as_of < max(t.year for t in scenario.targets):
-        evaluate = lever_probabilities(scenario, conditioned, lever, as_of, model)
+        hits_at = lever_hits(scenario, conditioned, lever.name, as_of, model, executor)
     rows = []
+    searches: dict[str, ThresholdSolution] = {}
     for index, target in enumerate(scenario.targets):
         start_values = at_year(posterior, target.variable, plan_start)
         model_start = float(weighted_quantiles(start_values, weights, [0.5])[0])
@@ -424,18 +460,26 @@ def assess(
             "prob_high": comparison.loc[index, "calibrated_prob_high"],
             "ess": conditioned.ess,
             "lever": lever.name if lever is not None else "",
-            "lever_from": lever.low if lever is not None else math.nan,
+            "lever_from": lever.start if lever is not None else math.nan,
             "lever_status": "",
             "lever_value": math.nan,
             "lever_probability": math.nan,
         }
-        if evaluate is not None and lever is not None and target.year > as_of:
-            search = _search(evaluate, target.name, lever, goal)
-            row["lever_status"] = search.status
-            row["lever_value"] = math.nan if search.value is None else search.value
-            row["lever_probability"] = search.probability
+        if hits_at is not None and lever is not None and target.year > as_of:
+            start, stop = float(lever.start), float(lever.stop)  # type: ignore[arg-type]
+            solution = solve_threshold(
+                lambda values, name=target.name: hits_at(values)[name],
+                min(start, stop),
+                max(start, stop),
+                goal,
+                xtol=abs(stop - start) * LEVER_TOLERANCE,
+                weights=weights,
+                effective_draws=conditioned.ess,
+            )
+            searches[target.name] = solution
+            row |= lever_answer(solution, start, stop, goal)
             if progress is not None:
-                progress(f"lever search for {target.name}: {search.status}")
+                progress(f"lever search for {target.name}: {row['lever_status']}")
         rows.append(row)
     frame = pd.DataFrame(rows, columns=ASSESS_COLUMNS)
     return Assessment(
@@ -449,6 +493,7 @@ def assess(
         weights=weights,
         lever=lever,
         notes=tuple(notes),
+        searches=searches,
     )
 
 
@@ -471,7 +516,136 @@ def economy_only_probabilities(
     return weighted_target_table(prior, list(scenario.targets), weights, ess), ess
 
 
-def _search(
-    evaluate: Callable[[float], dict[str, float]], name: str, lever: LeverRange, goal: float
-) -> LeverSearch:
-    return bisect_lever(lambda value: evaluate(value)[name], lever.low, lever.high, goal)
+# --- the command ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AssessmentReport:
+    """What ``run_assessment`` found, printed and wrote.
+
+    Attributes:
+        assessment: the assessment.
+        text: the console text (method, notes, the table, the track record, misfits).
+        written: the files written, ``provenance.json`` included.
+    """
+
+    assessment: Assessment
+    text: str
+    written: list[Path]
+
+
+def run_assessment(
+    path: Path,
+    observed: Path,
+    out: Path,
+    *,
+    as_of: int | None = None,
+    lever: LeverRange | None = None,
+    goal: float = DEFAULT_GOAL,
+    draws: int | None = None,
+    seed: int | None = None,
+    lang: Language = "zh",
+    strict: bool = False,
+    model: Path | None = None,
+    executor: Executor = SERIAL,
+    progress: Callable[[str], None] | None = None,
+    note: Callable[[str], None] | None = None,
+) -> AssessmentReport:
+    """``innosim assess``: load the scenario, the new observations and the scenario's history,
+    assess the targets as of ``as_of`` (default: the last year observed; ``assess``) and
+    write ``assess.csv``, ``misfits.csv``, a chart per target, ``assess.html`` and
+    ``provenance.json`` into ``out`` (claimed by the caller).
+
+    Args:
+        lever: the lever to search (default: ``default_lever``).
+        progress: called with a line of text at each stage of the conditioning and search.
+        note: called with one line per adjustment made to the observed data.
+
+    Raises ``InnosimError`` (nothing written): a bad scenario, data file, lever or year.
+    """
+    scenario = load_scenario(path, model=model)
+    data = load_observed(observed, model=model, note=note)
+    history = load_observed(scenario.history, model=model, note=note) if scenario.history else None
+    settings = monte_carlo_overrides(scenario, draws, seed)
+    year = as_of if as_of is not None else int(data["year"].max())
+    search = lever if lever is not None else LeverRange(DEFAULT_LEVER)
+    result = assess(
+        scenario,
+        data,
+        year,
+        history=history,
+        lever=search,
+        goal=goal,
+        draws=settings.draws,
+        seed=settings.seed,
+        model=model,
+        strict=strict,
+        progress=progress,
+        executor=executor,
+    )
+    searched = result.lever if result.lever is not None else search
+    images = {
+        chart_file(target): figure_png(
+            assessment_chart(
+                target,
+                result.table.iloc[index].to_dict(),
+                result.prior,
+                result.posterior,
+                result.weights,
+                result.observations,
+                result.as_of,
+                result.plan_start,
+                lang,
+            )
+        )
+        for index, target in enumerate(scenario.targets)
+    }
+    model_sha256 = str(result.prior.attrs.get("model_sha256", ""))
+    record_text = scenario_track_record(path, model_sha256, scenario_digest(scenario), lang)
+    conditioned = result.conditioned
+    context = {
+        "track_record": record_text,
+        "scenario": scenario.title.text(lang) if scenario.title else path.stem,
+        "as_of": result.as_of,
+        "plan_start": result.plan_start,
+        "method": conditioned.method,
+        "ess": conditioned.ess,
+        "draws": settings.draws,
+        "seed": settings.seed,
+        "goal": goal,
+        "lever": searched.name,
+        "low": searched.start,
+        "high": searched.stop,
+    }
+    record = provenance(
+        "assess",
+        scenario=scenario,
+        model=Path(str(result.prior.attrs.get("model", ""))),
+        model_sha256=model_sha256,
+        settings=conditioned.settings,
+        extra={
+            "observed": observed.name,
+            "observed_sha256": hashlib.sha256(observed.read_bytes()).hexdigest(),
+            "as_of": result.as_of,
+            "method": conditioned.method,
+            "ess": conditioned.ess,
+            "importance_ess": f"{conditioned.importance_ess:.1f}",
+            "strict": strict,
+            "lever": searched.name,
+            "lever_range": [searched.start, searched.stop],
+            "goal": goal,
+        },
+    )
+    html = render_assessment(
+        result.table, scenario.targets, result.observations, images, lang, context, record
+    )
+    files = {ASSESS_CSV: result.table, MISFITS_FILE: conditioned.misfits, **images}
+    written = write_outputs(out, files | {ASSESS_HTML: html}, record)
+    lines = [
+        f"{path.name} as of {result.as_of}: {conditioned.method}, effective sample "
+        f"size {conditioned.ess:.0f} of {settings.draws} draws"
+    ]
+    lines += [f"note: {line}" for line in result.notes]
+    rows = console_rows(result.table, scenario.targets, lang, searched.name, goal, searched.stop)
+    lines += [format_table(rows), "", record_text, *misfit_lines(conditioned.misfits, lang)]
+    return AssessmentReport(result, "\n".join(lines), written)

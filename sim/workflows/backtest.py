@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -37,16 +36,18 @@ from sim.engine.ensemble import (
     monte_carlo_settings,
     run_ensemble,
 )
+from sim.engine.runner import SERIAL, Executor
 from sim.errors import InnosimError
-from sim.provenance import package_versions
+from sim.provenance import provenance
 from sim.results import at_year, variable
 from sim.scenario import (
     DriverSet,
+    Language,
     Lever,
     MonteCarlo,
     Scenario,
     file_sha256,
-    scenario_digest,
+    load_scenario,
 )
 from sim.scenario.observed import driver_series, load_observed
 from sim.vensim.catalogue import ModelInfo, model_info
@@ -54,7 +55,9 @@ from sim.workflows.calibrate import (
     CalibrationError,
     condition,
     conditioned_ensembles,
+    monte_carlo_overrides,
     normal_scores,
+    parallel_chunk_size,
     prior_uniforms,
 )
 
@@ -145,7 +148,7 @@ class Backtest:
         attributes: per scored variable, ``units`` and ``label_zh`` (for labels).
         files: the observed-data files, in the order given.
         notes: decisions and adjustments made (one line each).
-        provenance: what ``backtest.json`` records.
+        provenance: what ``backtest.json`` records (``sim.provenance.provenance``).
     """
 
     table: pd.DataFrame
@@ -272,20 +275,24 @@ def prior_ensemble(
     settings: MonteCarlo,
     outputs: Sequence[str],
     model: str | Path | None = None,
+    *,
+    executor: Executor = SERIAL,
 ) -> xr.Dataset:
     """The ensemble of the scenario's prior draws: those ``condition`` starts from (the
     distributions, not a ``posterior`` the scenario names), each with its own paths and
-    history."""
+    history; ``executor`` says where the runs go (the results are the same)."""
     prior = normal_scores(scenario).prior_values(prior_uniforms(scenario, settings))
     return run_ensemble(
         scenario,
         draws=settings.draws,
         seed=settings.seed,
         sampler=settings.sampler,
+        chunk_size=parallel_chunk_size(settings.draws, executor),
         uncertainty_draws=prior,
         own_history=True,
         extra_outputs=list(outputs),
         model=model,
+        executor=executor,
     )
 
 
@@ -380,6 +387,7 @@ def backtest(
     model: str | Path | None = None,
     progress: Progress | None = None,
     note: Progress | None = None,
+    executor: Executor | None = None,
 ) -> Backtest:
     """Forecast from each origin and score the held-out observations (see the module doc).
 
@@ -394,12 +402,14 @@ def backtest(
         model: the ``.mdl`` file (default: the project's model).
         progress: called with a line of text at each stage.
         note: called with one line per decision or adjustment (also in ``Backtest.notes``).
+        executor: where the model runs go (default serial; the results are the same).
 
     Raises:
         ObservedDataError: a bad file (naming the file, line and field).
         BacktestError: a bad origin, nothing to score, or every origin failed.
     """
     say = progress if progress is not None else (lambda _: None)
+    runner = executor or SERIAL
     notes: list[str] = []
 
     def remark(line: str) -> None:
@@ -469,7 +479,9 @@ def backtest(
         try:
             if before.empty:
                 remark(f"origin {origin}: nothing observed up to it, the prior is the forecast")
-                ensemble = prior_ensemble(origin_scenario, settings, outputs, model)
+                ensemble = prior_ensemble(
+                    origin_scenario, settings, outputs, model, executor=runner
+                )
                 weights = np.full(settings.draws, 1.0 / settings.draws)
                 method, ess, importance = PRIOR, float(settings.draws), float("nan")
             else:
@@ -480,9 +492,14 @@ def backtest(
                     seed=settings.seed,
                     model=model,
                     progress=progress,
+                    executor=runner,
                 )
                 _, ensemble = conditioned_ensembles(
-                    origin_scenario, conditioned, extra_outputs=outputs, model=model
+                    origin_scenario,
+                    conditioned,
+                    extra_outputs=outputs,
+                    model=model,
+                    executor=runner,
                 )
                 weights = conditioned.weights
                 method, ess = conditioned.method, conditioned.ess
@@ -510,35 +527,32 @@ def backtest(
     table = table.astype({"inside_50": bool, "inside_90": bool})
     observations = scored_rows.drop(columns="file")
     compiled = compile_model(model)
-    provenance: dict[str, object] = {
-        "command": "innosim backtest",
-        "scenario": scenario.path.name,
-        "scenario_sha256": scenario_digest(scenario),
-        "observed": [
-            {"file": path.name, "sha256": file_sha256(path)} for path in dict.fromkeys(paths)
-        ],
-        "imposed_driver_files": [path.name for path in driver_files],
-        "origins": [
-            {
-                "origin": r.origin,
-                "method": r.method,
-                "conditioned": r.conditioned,
-                "scored": r.scored,
-                "ess": None if np.isnan(r.ess) else r.ess,
-                "importance_ess": None if np.isnan(r.importance_ess) else r.importance_ess,
-                **({"error": r.error} if r.error else {}),
-            }
-            for r in results
-        ],
-        "draws": settings.draws,
-        "seed": settings.seed,
-        "sampler": settings.sampler,
-        "model": compiled.path.name,
-        "model_sha256": compiled.sha256,
-        "notes": notes,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        **package_versions(),
-    }
+    record = provenance(
+        "backtest",
+        scenario=scenario,
+        model=compiled.path,
+        model_sha256=compiled.sha256,
+        settings=settings,
+        extra={
+            "observed": [
+                {"file": path.name, "sha256": file_sha256(path)} for path in dict.fromkeys(paths)
+            ],
+            "imposed_driver_files": [path.name for path in driver_files],
+            "origins": [
+                {
+                    "origin": r.origin,
+                    "method": r.method,
+                    "conditioned": r.conditioned,
+                    "scored": r.scored,
+                    "ess": None if np.isnan(r.ess) else r.ess,
+                    "importance_ess": None if np.isnan(r.importance_ess) else r.importance_ess,
+                    **({"error": r.error} if r.error else {}),
+                }
+                for r in results
+            ],
+            "notes": notes,
+        },
+    )
     return Backtest(
         table=table,
         coverage=coverage_summary(table, "origin"),
@@ -553,5 +567,77 @@ def backtest(
         attributes=attributes,
         files=tuple(paths),
         notes=tuple(notes),
-        provenance=provenance,
+        provenance=record,
     )
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BacktestReport:
+    """What ``run_backtest`` found and wrote.
+
+    Attributes:
+        result: the scores (``backtest``).
+        console: the summary for the terminal, one item per line.
+        written: the files written, sorted by name.
+    """
+
+    result: Backtest = field(repr=False)
+    console: list[str]
+    written: list[Path]
+
+
+def run_backtest(
+    scenario: Path,
+    files: Sequence[Path],
+    origins: Sequence[int],
+    out_dir: Path,
+    *,
+    draws: int | None = None,
+    seed: int | None = None,
+    lang: Language = "zh",
+    model: str | Path | None = None,
+    executor: Executor | None = None,
+    progress: Progress | None = None,
+    note: Progress | None = None,
+) -> BacktestReport:
+    """``innosim backtest``: load ``scenario``, forecast from each origin and score the
+    held-out observations of ``files`` (``backtest``), and write ``backtest.csv``,
+    ``coverage.csv``, ``backtest.json``, ``pit.png``, a chart per scored variable,
+    ``backtest.html`` and ``provenance.json`` into ``out_dir``
+    (``sim.report.writer.write_outputs``).
+
+    Raises ``InnosimError`` (nothing written): a bad scenario, data file or origin, or every
+    origin failed.
+    """
+    from sim.report.backtest_outputs import (
+        backtest_figures,
+        backtest_files,
+        console_lines,
+        render_backtest,
+    )
+    from sim.report.writer import write_outputs
+
+    loaded = load_scenario(scenario, model=model)
+    settings = monte_carlo_overrides(loaded, draws, seed)
+    result = backtest(
+        loaded,
+        files,
+        origins,
+        draws=settings.draws,
+        seed=settings.seed,
+        model=model,
+        progress=progress,
+        note=note,
+        executor=executor,
+    )
+    title = loaded.title.text(lang) if loaded.title else scenario.stem
+    contents = backtest_files(
+        result,
+        backtest_figures(result, lang),
+        lambda images: render_backtest(result, images, lang, title),
+    )
+    written = write_outputs(out_dir, contents, result.provenance)
+    return BacktestReport(result, [*console_lines(result, lang), ""], written)

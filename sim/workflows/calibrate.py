@@ -3,22 +3,17 @@
 
 ``condition(scenario, observations)`` weighs the scenario's prior draws by their Gaussian
 likelihood (importance weighting, ``sim.analysis.importance_weighting``). When the weights are too
-uneven (Kish ESS below ``ess_floor``) it goes through the observed years in turn, a sequential Monte
-Carlo sampler over time (Chopin 2002; Del Moral, Doucet & Jasra 2006): each year's likelihood is
-added by tempering (steps that keep half the draws effective, adaptive exponents, Jasra et al.
-2011), with resampling and Metropolis moves in between, and between years every particle draws its
-path shocks after the year just added afresh, so the paths are resampled year by year as in a
-particle filter. A particle is the uncertainties' normal scores (the scenario's prior is N(0, R):
-every uncertainty ``x`` is ``ppf(Φ(z))`` with ``R`` the normal-score correlations the sampler
-imposes, Iman-Conover, ``sim.sampling``) and the paths' standard normal shocks. The moves are
-preconditioned Crank-Nicolson proposals (Cotter et al. 2013) along the eigen-directions of the
-particles' covariance, with a step proportional to the posterior spread in each direction, so
-directions the data leave alone are redrawn from the prior and directions they pin down are explored
-locally (the idea of likelihood-informed subspaces, Cui et al. 2016). ``POPULATIONS`` independent
-populations run side by side and are pooled; the spread of their means gives the effective sample
-size of the pooled sample (``replicate_ess``). Conditioning runs and the ensembles of a conditioning
-do not re-anchor the stocks to their observed values at the plan start: every draw carries its own
-history (``sim.engine.ensemble.scenario_inputs``, ``own_history``).
+uneven (Kish ESS below ``ess_floor``) it goes through the observed years in turn with the
+sequential Monte Carlo sampler of ``sim.analysis.smc`` (tempering each year's likelihood,
+resampling, preconditioned Crank-Nicolson moves, the paths' shocks after each year drawn afresh,
+``POPULATIONS`` independent populations pooled). A particle is the uncertainties' normal scores
+(the scenario's prior is N(0, R): every uncertainty ``x`` is ``ppf(Φ(z))`` with ``R`` the
+normal-score correlations the sampler imposes, Iman-Conover, ``sim.sampling``) and the paths'
+standard normal shocks; this module is the model side: it gives the sampler a ``simulate``
+callable that runs the particles (``sim.engine``, on the ``executor`` given) and returns their
+standardised residuals. Conditioning runs and the ensembles of a conditioning do not re-anchor
+the stocks to their observed values at the plan start: every draw carries its own history
+(``sim.engine.ensemble.scenario_inputs``, ``own_history``).
 
 It refuses (``CalibrationError``) when the result cannot be trusted: every draw impossible or
 too few effective draws; with ``strict``, an observation that no prior draw comes within
@@ -33,7 +28,7 @@ import functools
 import hashlib
 import io
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,19 +37,29 @@ import numpy as np
 import pandas as pd
 import scipy
 import xarray as xr
-from scipy import optimize, stats
+from pydantic import ValidationError
+from scipy import stats
 
 from sim.analysis.importance_weighting import (
+    joint_identification,
     kish_ess,
     log_likelihood,
     normalised_weights,
+    parameter_table,
     standardised_residuals,
     systematic_resample,
     weighted_target_table,
     with_discrepancy,
 )
+from sim.analysis.smc import (
+    POPULATIONS,
+    Stage,
+    StateLayout,
+    TemperingError,
+    sequential_monte_carlo,
+)
 from sim.atomic import atomic_write_bytes
-from sim.engine import CompiledModel, compile_model
+from sim.engine import CompiledModel, TimePath, compile_model
 from sim.engine.ensemble import (
     EnsembleInputs,
     central_exogenous,
@@ -65,38 +70,41 @@ from sim.engine.ensemble import (
     scenario_inputs,
     simulate_inputs,
 )
-from sim.engine.runner import run_draws
+from sim.engine.runner import (
+    DEFAULT_CHUNK_SIZE,
+    SERIAL,
+    Executor,
+    PerDraw,
+    draw_rows,
+    run_draws,
+    task_map,
+)
 from sim.errors import InnosimError
-from sim.provenance import package_versions
+from sim.provenance import package_versions, provenance
 from sim.results import UNCERTAINTY, slug, year_index
 from sim.sampling import correlation_matrix, iman_conover, uniforms
-from sim.scenario import Choice, DistributionBase, MonteCarlo, Scenario, Target, scenario_digest
+from sim.scenario import (
+    Choice,
+    DistributionBase,
+    Language,
+    MonteCarlo,
+    Scenario,
+    Target,
+    load_scenario,
+    scenario_digest,
+)
+from sim.scenario.observed import load_observed
 from sim.scenario.posterior import PATH_SHOCK, PRIOR
 from sim.vensim import ModelVariable, cache_root, model_documentation, model_structure
+from sim.vensim.catalogue import model_info
 
 #: Plain importance weighting is used when its Kish ESS reaches ``ess_floor(draws)``.
 FLOOR_DRAWS = 100
 FLOOR_SHARE = 0.01
-#: Each tempering step keeps this share of the draws effective.
-TEMPERING_ESS_SHARE = 0.5
-#: Metropolis moves after each tempering step: until this share of the particles has moved
-#: at least once (the rule of Drovandi & Pettitt 2011, R = log c / log(1 - acceptance), with
-#: the acceptance observed), at least ``MIN_MOVES`` and at most ``MAX_MOVES``.
-MOVED_SHARE = 0.5
-MIN_MOVES = 2
-MAX_MOVES = 10
-#: Independent tempered populations (their spread measures the Monte Carlo error).
-POPULATIONS = 4
-#: Quantile, over the uncertainties, of their ESS reported for a tempered sample.
-ESS_QUANTILE = 0.25
-#: Tempering gives up after this many steps.
-MAX_STAGES = 60
 #: An observation farther than this many sd from every posterior draw is not reproducible.
 IMPLAUSIBILITY_CUTOFF = 3.0
-#: Target acceptance rate of the random-walk moves (Roberts, Gelman & Gilks 1997).
-TARGET_ACCEPTANCE = 0.234
-#: Spawn keys of the random streams used here (samplers use 1-3, posterior resampling 4).
-TEMPERING_STREAM = 5
+#: Spawn key of the random stream of posterior resampling here (samplers use 1-3, posterior
+#: resampling 4, tempering 5: ``sim.analysis.smc.TEMPERING_STREAM``).
 SAMPLE_STREAM = 6
 
 Progress = Callable[[str], None]
@@ -243,19 +251,28 @@ def prior_uniforms(scenario: Scenario, settings: MonteCarlo) -> np.ndarray:
 # --- the likelihood --------------------------------------------------------------------------
 
 
+#: ``run(inputs, outputs, final_time) -> (times, {output: (draws, times)})``: how the draws of
+#: ``EnsembleInputs`` are simulated (``_model_runs``).
+RunInputs = Callable[
+    [EnsembleInputs, Sequence[str], float | None], tuple[np.ndarray, dict[str, np.ndarray]]
+]
+
+
 @dataclass(frozen=True)
 class Likelihood:
     """Simulates draws of a scenario and scores them against observations.
 
     ``inputs`` are the prior draws' (``sim.engine.ensemble.scenario_inputs``): the levers, drivers
     and the prior draws' paths. A particle is simulated with its uncertainties' values and
-    its paths' shocks (the prior draw's until they are moved or refreshed).
+    its paths' shocks (the prior draw's until they are moved or refreshed); ``run`` simulates
+    them (default: here, ``simulate_inputs``).
     """
 
     compiled: CompiledModel
     inputs: EnsembleInputs = field(repr=False)
     observations: pd.DataFrame
     outputs: tuple[str, ...]
+    run: RunInputs | None = field(default=None, repr=False)
 
     def residuals(
         self,
@@ -270,10 +287,76 @@ class Likelihood:
         rows = self.observations
         if through is not None:
             rows = rows[rows["year"].to_numpy() <= through]
-        times, values = simulate_inputs(
-            self.compiled, inputs, list(self.outputs), final_time=through
-        )
+        if self.run is None:
+            times, values = simulate_inputs(
+                self.compiled, inputs, list(self.outputs), final_time=through
+            )
+        else:
+            times, values = self.run(inputs, self.outputs, through)
         return standardised_residuals(values, times, rows)
+
+
+def parallel_chunk_size(n_draws: int, executor: Executor) -> int:
+    """Draws per chunk of a run of ``n_draws`` on ``executor``: the runner's default on one
+    core; else the draws split evenly among the workers (at most the default), so that every
+    worker has a chunk (results do not depend on the chunk size, ``sim.engine.runner``)."""
+    if executor.worker_count == 1:
+        return DEFAULT_CHUNK_SIZE
+    return max(1, min(DEFAULT_CHUNK_SIZE, -(-n_draws // executor.worker_count)))
+
+
+def _run_part(
+    model: str,
+    n_draws: int,
+    fixed: Mapping[str, float | TimePath],
+    drawn: Mapping[str, PerDraw],
+    outputs: tuple[str, ...],
+    final_time: float | None,
+) -> dict[str, np.ndarray]:
+    """One part of the draws of a run, where a worker runs it (``_model_runs``); the worker
+    compiles the model once (``sim.engine.compile_model`` keeps it)."""
+    compiled = compile_model(model)
+    return run_draws(compiled, n_draws, fixed, drawn, outputs, final_time=final_time)[1]
+
+
+@contextlib.contextmanager
+def _model_runs(compiled: CompiledModel, executor: Executor) -> Iterator[RunInputs | None]:
+    """How a conditioning simulates its draws: here on one core (``None``: ``simulate_inputs``);
+    else in parts, one per worker, on workers kept for the whole conditioning
+    (``sim.engine.runner.task_map``), so that its many small runs (one per tempering move) do
+    not each start workers that compile the model. Each draw's run depends only on its own
+    parameters, so the results are the same."""
+    if executor.worker_count == 1:
+        yield None
+        return
+    with task_map(executor) as mapped:
+
+        def run(
+            inputs: EnsembleInputs, outputs: Sequence[str], final_time: float | None
+        ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+            n = inputs.n_draws
+            size = parallel_chunk_size(n, executor)
+            bounds = [(start, min(start + size, n)) for start in range(0, n, size)]
+            per_draw = inputs.per_draw
+            k = len(bounds)
+            parts = list(
+                mapped(
+                    _run_part,
+                    [str(compiled.path)] * k,
+                    [stop - start for start, stop in bounds],
+                    [inputs.fixed] * k,
+                    [
+                        {name: draw_rows(value, start, stop) for name, value in per_draw.items()}
+                        for start, stop in bounds
+                    ],
+                    [tuple(dict.fromkeys(outputs))] * k,
+                    [final_time] * k,
+                )
+            )
+            values = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+            return compiled.times(final_time=final_time), values
+
+        yield run
 
 
 def _likelihood(
@@ -282,6 +365,7 @@ def _likelihood(
     compiled: CompiledModel,
     settings: MonteCarlo,
     prior: Mapping[str, np.ndarray],
+    run: RunInputs | None = None,
 ) -> Likelihood:
     times = compiled.times()
     for row in observations.itertuples(index=False):
@@ -294,24 +378,10 @@ def _likelihood(
     inputs = scenario_inputs(
         scenario, settings, compiled, uncertainty_draws=prior, own_history=True
     )
-    return Likelihood(compiled, inputs, observations, outputs)
+    return Likelihood(compiled, inputs, observations, outputs, run)
 
 
 # --- the result ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Stage:
-    """One tempering step: the observed year it adds, the exponent of that year's likelihood
-    reached, ESS of its weights, the number of moves that followed, their acceptance rate and
-    their scale (fraction of the draws' covariance)."""
-
-    year: int
-    temperature: float
-    ess: float
-    moves: int
-    acceptance: float
-    scale: float
 
 
 @dataclass(frozen=True)
@@ -335,7 +405,7 @@ class Conditioned:
             prior draw of the same number's after it.
         ancestors: for each posterior draw, the prior draw it descends from.
         ess: effective sample size of the posterior: Kish's for importance weights; for a
-            tempered sample ``replicate_ess`` of its independent populations.
+            tempered sample ``sim.analysis.smc.replicate_ess`` of its independent populations.
         stages: the tempering steps (empty for ``importance``).
         residuals: standardised residuals ``(n_obs, n_draws)`` of the posterior draws (in the
             likelihood's sd: measurement and model discrepancy).
@@ -403,291 +473,11 @@ class Conditioned:
 # --- conditioning ----------------------------------------------------------------------------
 
 
-def _ess_at(log_likelihood: np.ndarray, step: float) -> float:
-    finite = np.isfinite(log_likelihood)
-    if step <= 0:
-        return float(log_likelihood.size)
-    log_weights = np.where(finite, step * np.where(finite, log_likelihood, 0.0), -np.inf)
-    return kish_ess(normalised_weights(log_weights))
-
-
-def _next_temperature(log_likelihood: np.ndarray, temperature: float, goal: float) -> float:
-    """The largest temperature ≤ 1 whose incremental weights keep ESS ≥ ``goal``."""
-    if _ess_at(log_likelihood, 1.0 - temperature) >= goal:
-        return 1.0
-    smallest = 1e-12
-    if _ess_at(log_likelihood, smallest) < goal:  # only impossible draws would remain
-        return temperature + smallest
-    step = optimize.brentq(
-        lambda s: _ess_at(log_likelihood, s) - goal, smallest, 1.0 - temperature, xtol=1e-10
-    )
-    return temperature + step
-
-
-def replicate_ess(populations: list[np.ndarray], quantile: float = ESS_QUANTILE) -> float:
-    """Effective sample size of the pooled draws of independent populations.
-
-    For each column (a quantity), the variance of the pooled mean estimated from the spread
-    of the population means, compared with the variance of one draw: ``ESS = s² / Var(mean)``
-    (capped at the number of draws); the ``quantile`` of these over the columns is returned
-    (the lower quartile by default: most quantities are estimated at least this well).
-    """
-    sizes = np.array([len(p) for p in populations])
-    total = int(sizes.sum())
-    if len(populations) < 2 or populations[0].shape[1] == 0:
-        return float(total)
-    pooled = np.vstack(populations)
-    variance = pooled.var(axis=0, ddof=1)
-    means = np.vstack([p.mean(axis=0) for p in populations])
-    spread = means.var(axis=0, ddof=1) / len(populations)
-    keep = variance > 0
-    if not keep.any():
-        return float(total)
-    with np.errstate(divide="ignore"):
-        ess = np.where(spread[keep] > 0, variance[keep] / spread[keep], np.inf)
-    return float(min(total, np.quantile(ess, quantile)))
-
-
-@dataclass(frozen=True)
-class _StateLayout:
-    """The columns of a particle's state: the uncertainties' normal scores (``NormalScores``
-    order), then the standard normal shocks of every path, year by year."""
-
-    n_scores: int
-    paths: tuple[tuple[str, np.ndarray], ...]  # (path, its drawn years)
-
-    @property
-    def shock_years(self) -> np.ndarray:
-        """The calendar year of every shock column."""
-        years = [years for _, years in self.paths]
-        return np.concatenate(years).astype(int) if years else np.zeros(0, dtype=int)
-
-    def shocks(self, state: np.ndarray) -> dict[str, np.ndarray]:
-        """``{path: (draws, years)}`` of states ``(draws, columns)``."""
-        out, start = {}, self.n_scores
-        for name, years in self.paths:
-            out[name] = state[:, start : start + years.size]
-            start += years.size
-        return out
-
-
-def _state_layout(space: NormalScores, inputs: EnsembleInputs) -> _StateLayout:
+def _state_layout(space: NormalScores, inputs: EnsembleInputs) -> StateLayout:
+    """A particle's columns: the uncertainties' normal scores (``NormalScores`` order), then
+    the shocks of every per-draw path (sorted by name), year by year."""
     paths = tuple((name, inputs.exogenous[name].drawn_years) for name in sorted(inputs.paths))
-    return _StateLayout(len(space.names), paths)
-
-
-@dataclass
-class _Population:
-    """The state of one population of particles (rows of ``state``, ``_StateLayout``).
-
-    ``loglik_before`` is the log-likelihood of the years already added, ``loglik_year`` that
-    of the year being added, at exponent ``temperature``.
-    """
-
-    members: np.ndarray
-    state: np.ndarray
-    residuals: np.ndarray
-    rng: np.random.Generator
-    ancestors: np.ndarray = field(init=False)
-    loglik_before: np.ndarray = field(init=False)
-    loglik_year: np.ndarray = field(init=False)
-    temperature: float = 0.0
-    scale: float = 1.0
-    stages: list[Stage] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.ancestors = np.arange(len(self.state))
-
-    def begin_year(self, before: np.ndarray, current: np.ndarray) -> None:
-        """Start adding the observations ``current`` to those ``before`` (boolean rows)."""
-        self.loglik_before = log_likelihood(self.residuals[before])
-        self.loglik_year = log_likelihood(self.residuals[current])
-        self.temperature = 0.0
-
-    def reweight(self, year: int) -> float:
-        """Raise the year's exponent as far as ESS ≥ half the draws allows, and resample."""
-        n = len(self.state)
-        if len(self.stages) >= MAX_STAGES:
-            raise CalibrationError(
-                f"tempering did not reach the posterior in {MAX_STAGES} steps (year {year}, "
-                f"temperature {self.temperature:.3g}); the observations conflict with the "
-                "prior ranges"
-            )
-        loglik = np.where(np.isfinite(self.loglik_before), self.loglik_year, -np.inf)
-        new = _next_temperature(loglik, self.temperature, TEMPERING_ESS_SHARE * n)
-        log_weights = np.where(np.isfinite(loglik), (new - self.temperature) * loglik, -np.inf)
-        weights = normalised_weights(log_weights)
-        index = systematic_resample(weights, n, self.rng)
-        self.state, self.residuals = self.state[index], self.residuals[:, index]
-        self.loglik_before, self.loglik_year = self.loglik_before[index], self.loglik_year[index]
-        self.ancestors = self.ancestors[index]
-        self.temperature = new
-        return kish_ess(weights)
-
-    def target(self, before: np.ndarray, current: np.ndarray) -> np.ndarray:
-        """Tempered log-likelihood of each particle (``-inf`` where impossible)."""
-        with np.errstate(invalid="ignore"):
-            total = before + self.temperature * current
-        return np.where(np.isfinite(total), total, -np.inf)
-
-
-def _sequential_populations(
-    space: NormalScores,
-    likelihood: Likelihood,
-    scores: np.ndarray,
-    prior_shocks: Mapping[str, np.ndarray],
-    residuals: np.ndarray,
-    settings: MonteCarlo,
-    moves: int | None,
-    progress: Progress | None,
-) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray, list[Stage], float]:
-    """Sequential Monte Carlo through the observed years, in ``POPULATIONS`` independent
-    populations (the prior draws dealt out in turn) side by side, one model run per move for
-    all of them, pooled at the end.
-
-    The years are added in turn (the targets ``prior × L(years ≤ y)``), each bridged from the
-    last by tempering its likelihood: each step raises the exponent as far as keeps half the
-    draws effective, resamples, then makes ``moves`` preconditioned Crank-Nicolson proposals on
-    the whitened prior scale of the uncertainties' normal scores and the shocks of the paths
-    up to that year, along the eigen-directions of the particles' covariance, with a step of
-    ``scale × sqrt(eigenvalue)`` (capped at 1: a fresh prior draw) adapted towards an
-    acceptance rate of ``TARGET_ACCEPTANCE``; runs stop at that year. Between years, every
-    particle's shocks after the year just added are drawn afresh (a Gibbs step: nothing
-    observed so far depends on them), so each observed year resamples the paths as a particle
-    filter does; after the last year each draw takes the prior draw of its number's shocks.
-
-    Returns the pooled normal scores, path shocks, residuals, prior ancestors, every
-    population's stages and the pooled ESS (``replicate_ess`` of the normal scores).
-    """
-    n, d = scores.shape
-    layout = _state_layout(space, likelihood.inputs)
-    start = np.hstack([scores, *(prior_shocks[name] for name, _ in layout.paths)])
-    shock_years = layout.shock_years
-    observed_years = likelihood.observations["year"].to_numpy()
-    years = sorted(set(observed_years.tolist()))
-    count = POPULATIONS if n >= POPULATIONS * 2 else 1
-    seeds = np.random.SeedSequence(settings.seed, spawn_key=(TEMPERING_STREAM,)).spawn(count)
-    whiten = np.linalg.cholesky(space.correlation) if d else np.zeros((0, 0))
-    populations = [
-        _Population(
-            members=np.arange(k, n, count),
-            state=start[k::count].copy(),
-            residuals=residuals[:, k::count].copy(),
-            rng=np.random.default_rng(seed),
-        )
-        for k, seed in enumerate(seeds)
-    ]
-
-    def simulate(states: list[np.ndarray], year: int) -> list[np.ndarray]:
-        stacked = np.vstack(states)
-        rows = observed_years <= year
-        out = np.full((len(observed_years), len(stacked)), np.nan)
-        out[rows] = likelihood.residuals(
-            space.values(stacked[:, :d]), layout.shocks(stacked), through=year
-        )
-        return np.hsplit(out, np.cumsum([len(state) for state in states])[:-1])
-
-    for k, year in enumerate(years):
-        before, current = observed_years < year, observed_years == year
-        if k:
-            refreshed = d + np.flatnonzero(shock_years > years[k - 1])
-            for p in populations:
-                p.state[:, refreshed] = p.rng.standard_normal((len(p.state), refreshed.size))
-            parts = simulate([p.state for p in populations], year)
-            for p, part in zip(populations, parts, strict=True):
-                p.residuals = part
-        movable = np.concatenate([np.ones(d, dtype=bool), shock_years <= year])
-        for p in populations:
-            p.begin_year(before, current)
-        while True:
-            active = [p for p in populations if p.temperature < 1.0]
-            if not active:
-                break
-            step_ess = {id(p): p.reweight(year) for p in active}
-            accepted = dict.fromkeys(map(id, active), 0.0)
-            moved_once = {id(p): np.zeros(len(p.state), dtype=bool) for p in active}
-            frames = {id(p): _frame(p.state[:, movable], whiten, d) for p in active}
-            n_moves = 0
-            while movable.any() and n_moves < (MAX_MOVES if moves is None else moves):
-                if (
-                    moves is None
-                    and n_moves >= MIN_MOVES
-                    and all(flags.mean() >= MOVED_SHARE for flags in moved_once.values())
-                ):
-                    break
-                n_moves += 1
-                proposals = []
-                for p in active:
-                    basis, spread, coords = frames[id(p)]
-                    step = np.minimum(1.0, p.scale * np.sqrt(spread))
-                    moved = np.sqrt(1 - step**2) * coords + step * p.rng.standard_normal(
-                        coords.shape
-                    )
-                    proposal = p.state.copy()
-                    proposal[:, movable] = _unwhiten(moved @ basis.T, whiten, d)
-                    proposals.append((moved, proposal))
-                parts = simulate([proposal for _, proposal in proposals], year)
-                for p, (moved, proposal), part in zip(active, proposals, parts, strict=True):
-                    new_before = log_likelihood(part[before])
-                    new_year = log_likelihood(part[current])
-                    new_target = p.target(new_before, new_year)
-                    with np.errstate(invalid="ignore"):
-                        log_ratio = new_target - p.target(p.loglik_before, p.loglik_year)
-                    size = len(proposal)
-                    accept = np.isfinite(new_target) & (np.log(p.rng.random(size)) < log_ratio)
-                    frames[id(p)][2][accept] = moved[accept]
-                    p.state[accept] = proposal[accept]
-                    p.residuals[:, accept] = part[:, accept]
-                    p.loglik_before[accept] = new_before[accept]
-                    p.loglik_year[accept] = new_year[accept]
-                    moved_once[id(p)] |= accept
-                    rate = float(accept.mean())
-                    accepted[id(p)] += rate
-                    p.scale *= float(np.exp(rate - TARGET_ACCEPTANCE))
-            for index, p in enumerate(populations):
-                if id(p) not in step_ess:
-                    continue
-                acceptance = accepted[id(p)] / n_moves if n_moves else 0.0
-                p.stages.append(
-                    Stage(int(year), p.temperature, step_ess[id(p)], n_moves, acceptance, p.scale)
-                )
-                if progress is not None:
-                    progress(
-                        f"year {year}, population {index + 1} of {count}, step "
-                        f"{len(p.stages)}: temperature {p.temperature:.4g}, ESS "
-                        f"{step_ess[id(p)]:.0f} of {len(p.state)}, {n_moves} moves, acceptance "
-                        f"{acceptance:.2f}"
-                    )
-    pooled = np.vstack([p.state for p in populations])
-    unobserved = np.concatenate([np.zeros(d, dtype=bool), shock_years > years[-1]])
-    pooled[:, unobserved] = start[:, unobserved]
-    finals = [p.state[:, :d] for p in populations]
-    ess = replicate_ess(finals) if count > 1 else float(np.unique(populations[0].ancestors).size)
-    return (
-        pooled[:, :d],
-        {name: shocks.copy() for name, shocks in layout.shocks(pooled).items()},
-        np.hstack([p.residuals for p in populations]),
-        np.concatenate([p.members[p.ancestors] for p in populations]),
-        [stage for p in populations for stage in p.stages],
-        ess,
-    )
-
-
-def _frame(state: np.ndarray, whiten: np.ndarray, d: int) -> tuple[np.ndarray, ...]:
-    """Eigen-directions, their variances and the particles' coordinates in them, on the
-    whitened prior scale (normal scores whitened by ``whiten``; shocks are white already)."""
-    white = state.copy()
-    if d:
-        white[:, :d] = np.linalg.solve(whiten, state[:, :d].T).T
-    spread, basis = np.linalg.eigh(np.atleast_2d(np.cov(white, rowvar=False)))
-    return basis, np.clip(spread, 1e-12, None), white @ basis
-
-
-def _unwhiten(white: np.ndarray, whiten: np.ndarray, d: int) -> np.ndarray:
-    out = white.copy()
-    if d:
-        out[:, :d] = white[:, :d] @ whiten.T
-    return out
+    return StateLayout(len(space.names), paths)
 
 
 def condition(
@@ -702,6 +492,7 @@ def condition(
     moves: int | None = None,
     strict: bool = False,
     progress: Progress | None = None,
+    executor: Executor | None = None,
 ) -> Conditioned:
     """Condition a scenario's uncertainties on observations (see the module doc).
 
@@ -719,6 +510,8 @@ def condition(
         strict: refuse when an observation is not reproduced (``misfits``) instead of
             reporting it and widening its discrepancy.
         progress: called with a line of text after each step.
+        executor: where the model runs go (``sim.engine.runner.Executor``; default serial;
+            results are bit-identical whatever the executor).
 
     The likelihood's sd of each observation is its measurement sd and the scenario's model
     discrepancy for the variable added in quadrature (``with_discrepancy``).
@@ -729,6 +522,24 @@ def condition(
     """
     settings = monte_carlo_settings(scenario, draws, seed, sampler)
     compiled = compile_model(model)
+    with _model_runs(compiled, executor or SERIAL) as run:
+        return _condition(
+            scenario, observations, settings, compiled, run, tempering, moves, strict, progress
+        )
+
+
+def _condition(
+    scenario: Scenario,
+    observations: pd.DataFrame,
+    settings: MonteCarlo,
+    compiled: CompiledModel,
+    run: RunInputs | None,
+    tempering: bool,
+    moves: int | None,
+    strict: bool,
+    progress: Progress | None,
+) -> Conditioned:
+    """``condition`` with its settings and model, simulating with ``run``."""
     imposed = observations["variable"].isin(scenario.exogenous())
     if imposed.any():
         names = ", ".join(dict.fromkeys(observations.loc[imposed, "variable"]))
@@ -748,7 +559,7 @@ def condition(
     space = normal_scores(scenario)
     u = prior_uniforms(scenario, settings)
     prior = space.prior_values(u)
-    likelihood = _likelihood(scenario, observations, compiled, settings, prior)
+    likelihood = _likelihood(scenario, observations, compiled, settings, prior, run)
     scores = stats.norm.ppf(u)
     prior_residuals = likelihood.residuals(prior)
     observations = likelihood.observations.reset_index(drop=True)
@@ -796,9 +607,31 @@ def condition(
         )
     else:
         method = "tempering"
-        posterior_scores, shocks, residuals, ancestors, stages, ess = _sequential_populations(
-            space, likelihood, scores, prior_shocks, prior_residuals, settings, moves, progress
-        )
+        layout = _state_layout(space, likelihood.inputs)
+        start = np.hstack([scores, *(prior_shocks[name] for name, _ in layout.paths)])
+
+        def simulate(states: np.ndarray, through: int) -> np.ndarray:
+            values = space.values(states[:, : layout.n_scores])
+            return likelihood.residuals(values, layout.shocks(states), through=through)
+
+        try:
+            sample = sequential_monte_carlo(
+                start,
+                prior_residuals,
+                layout,
+                likelihood.observations["year"].to_numpy(),
+                space.correlation,
+                settings.seed,
+                simulate,
+                moves=moves,
+                progress=progress,
+            )
+        except TemperingError as exc:
+            raise CalibrationError(str(exc)) from None
+        posterior_scores = sample.states[:, : layout.n_scores]
+        shocks = {name: part.copy() for name, part in layout.shocks(sample.states).items()}
+        residuals, ancestors, ess = sample.residuals, sample.ancestors, sample.ess
+        stages = list(sample.stages)
         posterior = space.values(posterior_scores)
         weights = np.full(n, 1.0 / n)
     result = Conditioned(
@@ -1087,36 +920,44 @@ def conditioned_ensembles(
     conditioned: Conditioned,
     extra_outputs: list[str] | None = None,
     model: str | Path | None = None,
+    *,
+    executor: Executor | None = None,
 ) -> tuple[xr.Dataset, xr.Dataset]:
     """Ensembles (``sim.results`` layout) of the prior draws and of the posterior draws, each
     draw with its own history, as the conditioning simulates them (no re-anchoring,
     ``sim.engine.ensemble.scenario_inputs``); the posterior's draws carry ``conditioned.weights``
     and their path shocks (the same Dataset for importance weighting). ``extra_outputs`` default to
-    the observed variables."""
+    the observed variables; ``executor`` says where the runs go (default serial, same results)."""
     extra = (
         list(dict.fromkeys(conditioned.observations["variable"]))
         if extra_outputs is None
         else extra_outputs
     )
     seed = conditioned.settings.seed
+    runner = executor or SERIAL
+    chunk_size = parallel_chunk_size(conditioned.n_draws, runner)
     prior = run_ensemble(
         scenario,
         seed=seed,
+        chunk_size=chunk_size,
         uncertainty_draws=conditioned.prior,
         own_history=True,
         extra_outputs=extra,
         model=model,
+        executor=runner,
     )
     if conditioned.method == "importance":
         return prior, prior
     posterior = run_ensemble(
         scenario,
         seed=seed,
+        chunk_size=chunk_size,
         uncertainty_draws=conditioned.draws,
         path_shocks=conditioned.shocks,
         own_history=True,
         extra_outputs=extra,
         model=model,
+        executor=runner,
     )
     return prior, posterior
 
@@ -1135,3 +976,204 @@ def target_comparison(
         table[f"calibrated_{column}"] = after[column]
     table["calibrated_ess"] = conditioned.ess
     return table
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+
+def monte_carlo_overrides(scenario: Scenario, draws: int | None, seed: int | None) -> MonteCarlo:
+    """The scenario's Monte Carlo settings with ``--draws``/``--seed`` (``InnosimError``
+    naming them when out of range)."""
+    try:
+        return monte_carlo_settings(scenario, draws, seed)
+    except ValidationError as exc:
+        problem = "; ".join(error["msg"] for error in exc.errors())
+        raise CalibrationError(f"--draws/--seed: {problem}") from None
+
+
+def misfit_lines(misfits: pd.DataFrame, lang: Language) -> list[str]:
+    """The observations the model does not reproduce (``misfit_table``), for the console."""
+    if misfits.empty:
+        return []
+    n = len(misfits)
+    lines = [
+        f"模型在3个标准差内(测量误差与模型偏差)无法再现 {n} 个观测值，详见 misfits.csv："
+        if lang == "zh"
+        else f"{n} observation(s) not reproduced within 3 sd (measurement error and model "
+        "discrepancy), see misfits.csv:"
+    ]
+    for row in misfits.itertuples(index=False):
+        if lang == "zh":
+            text = (
+                f"  {row.variable} {row.year}: {row.value:g}，最接近的模型值 "
+                f"{row.closest_value:.4g}（相差 {abs(row.closest_residual):.1f} 个标准差）；"
+                f"可能有问题的结构 {row.suspect_structure}"
+            )
+            if pd.notna(row.suggested_value):
+                text += f"；模型单位为比例，{row.value:g} 像是百分数，应为 {row.suggested_value:g}"
+        else:
+            text = (
+                f"  {row.variable} {row.year}: {row.value:g}, closest model value "
+                f"{row.closest_value:.4g} ({abs(row.closest_residual):.1f} sd away); structure "
+                f"to suspect {row.suspect_structure}"
+            )
+            if pd.notna(row.suggested_value):
+                text += (
+                    f"; the model's unit is a fraction: {row.value:g} looks like a percentage, "
+                    f"give {row.suggested_value:g}"
+                )
+        lines.append(text)
+    return lines
+
+
+@dataclass(frozen=True)
+class CalibrationReport:
+    """What ``run_calibration`` found and wrote.
+
+    Attributes:
+        conditioned: the conditioning (``condition``).
+        parameters: prior and posterior of every uncertainty (``parameters.csv``,
+            ``sim.analysis.importance_weighting.parameter_table``), most updated first.
+        targets: each target's probability under the prior and given the data
+            (``targets.csv``, ``target_comparison``).
+        pairs: the pairs of uncertainties the data inform together (``pairs.csv``).
+        console: the summary for the terminal, one item per line (tables as one item).
+        written: the files written, sorted by name.
+    """
+
+    conditioned: Conditioned = field(repr=False)
+    parameters: pd.DataFrame = field(repr=False)
+    targets: pd.DataFrame = field(repr=False)
+    pairs: pd.DataFrame = field(repr=False)
+    console: list[str]
+    written: list[Path]
+
+
+def run_calibration(
+    scenario: Path,
+    out_dir: Path,
+    *,
+    observed: Path | None = None,
+    draws: int | None = None,
+    seed: int | None = None,
+    lang: Language = "zh",
+    tempering: bool = True,
+    strict: bool = False,
+    model: str | Path | None = None,
+    executor: Executor | None = None,
+    progress: Progress | None = None,
+    note: Progress | None = None,
+) -> CalibrationReport:
+    """``innosim calibrate``: load ``scenario`` and the observed data (``observed``, default
+    the scenario's ``history``), condition its uncertainties on them (``condition``), simulate
+    the prior and conditioned ensembles, and write ``posterior.nc``, ``parameters.csv``,
+    ``targets.csv``, ``pairs.csv``, ``misfits.csv``, the fit and parameter charts and
+    ``provenance.json`` into ``out_dir`` (``sim.report.writer.write_outputs``).
+
+    Args:
+        draws, seed: override the scenario's Monte Carlo settings.
+        lang: language of the charts' labels and of the misfit lines.
+        tempering, strict: as ``condition``'s.
+        executor: where the model runs go (default serial; the results are the same).
+        progress: called with a line of text after each conditioning step.
+        note: called with one line per adjustment made to the observed data.
+
+    Raises ``InnosimError`` (nothing written): a bad scenario or data file, no observed data,
+    or a conditioning that cannot be trusted (``CalibrationError``).
+    """
+    from sim.report.calibration_outputs import calibration_figures, calibration_files, label
+    from sim.report.console import format_table
+    from sim.report.writer import write_outputs
+
+    loaded = load_scenario(scenario, model=model)
+    path = observed if observed is not None else loaded.history
+    if path is None:
+        raise CalibrationError(
+            f"{scenario} names no history file; give the observed data with --observed"
+        )
+    data = load_observed(path, model=model, note=note)
+    settings = monte_carlo_overrides(loaded, draws, seed)
+    conditioned = condition(
+        loaded,
+        data,
+        draws=settings.draws,
+        seed=settings.seed,
+        model=model,
+        tempering=tempering,
+        strict=strict,
+        progress=progress,
+        executor=executor,
+    )
+    prior, posterior = conditioned_ensembles(loaded, conditioned, model=model, executor=executor)
+    targets = target_comparison(prior, posterior, loaded.targets, conditioned)
+    parameters = parameter_table(conditioned.prior, conditioned.draws, conditioned.weights)
+    dataset = posterior_dataset(conditioned, loaded, path, model)
+    sample, _, _ = conditioned.posterior_sample()
+    pairs = joint_identification(conditioned.prior, sample)
+    labels = {name: label(dataset[slug(name)].attrs, lang) for name in sample}
+    plan_start = model_info(model).defaults.get("Plan Start Time")
+    last_year = max(int(data["year"].max()), max(t.year for t in loaded.targets))
+    figures = calibration_figures(
+        prior,
+        posterior,
+        conditioned.weights,
+        data,
+        conditioned.prior,
+        sample,
+        parameters,
+        labels,
+        lang,
+        last_year,
+        plan_start,
+    )
+    record = provenance(
+        "calibrate",
+        scenario=loaded,
+        model=Path(dataset.attrs["model"]),
+        model_sha256=dataset.attrs["model_sha256"],
+        settings=conditioned.settings,
+        extra={
+            "observed_file": dataset.attrs["observed_file"],
+            "observed_sha256": dataset.attrs["observed_sha256"],
+            "method": conditioned.method,
+            "ess": conditioned.ess,
+            "importance_ess": conditioned.importance_ess,
+            "tempering": tempering,
+            "strict": strict,
+            "misfits": len(conditioned.misfits),
+        },
+    )
+    files = calibration_files(dataset, parameters, targets, figures, conditioned.misfits, pairs)
+    written = write_outputs(out_dir, files, record)
+    method = (
+        "importance weighting"
+        if conditioned.method == "importance"
+        else "sequential Monte Carlo through the observed years"
+    )
+    console = [
+        f"{scenario.name}: {method}, effective sample size {conditioned.ess:.0f} of "
+        f"{conditioned.n_draws} draws "
+        f"(plain importance weighting: {conditioned.importance_ess:.1f})"
+    ]
+    top = parameters.head(5)[
+        [
+            "parameter",
+            "hellinger",
+            "contraction",
+            "prior_mean",
+            "posterior_mean",
+            "posterior_p05",
+            "posterior_p95",
+        ]
+    ]
+    console += [format_table(top.round(4)), ""]
+    if not pairs.empty:
+        console += [
+            "pairs the data inform together (rank correlation prior -> posterior):",
+            format_table(pairs.head(5).round(2)),
+            "",
+        ]
+    shown = targets[["target", "prior_probability", "calibrated_probability"]]
+    console += [format_table(shown.round(3)), ""]
+    console += misfit_lines(conditioned.misfits, lang)
+    return CalibrationReport(conditioned, parameters, targets, pairs, console, written)

@@ -1,20 +1,23 @@
-"""One deterministic run of the model with its default parameters, read against the targets."""
+"""One deterministic run of the model with its default parameters, read against the targets:
+the workflow of ``innosim simulate`` (``deterministic_run``)."""
 
 from __future__ import annotations
 
 import math
 import textwrap
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from sim.atomic import staged_output_dir
 from sim.engine import TimePath
+from sim.provenance import provenance
 from sim.report.console import display_width
 from sim.report.fonts import use_cjk_font
+from sim.report.i18n import translations
 from sim.scenario import Language, Target
 from sim.vensim import run_yearly
 
@@ -23,32 +26,10 @@ PLAN_PERIOD_YEARS = 5
 
 PNG_NAME = "simulate.png"
 CSV_NAME = "simulate.csv"
+#: Resolution of ``simulate.png`` (dots per inch).
+PNG_DPI = 110
 
-TEXT: dict[str, dict[str, str]] = {
-    "zh": {
-        "indicator": "指标",
-        "unit": "单位",
-        "target": "{year}年目标",
-        "met": "{year}年达标",
-        "yes": "是",
-        "no": "否",
-        "year": "年份",
-        "run": "确定性运行",
-        "title": "规划目标指标：默认参数确定性运行（情景：{scenario}）",
-    },
-    "en": {
-        "indicator": "Indicator",
-        "unit": "Unit",
-        "target": "Target {year}",
-        "met": "Met {year}",
-        "yes": "yes",
-        "no": "no",
-        "year": "Year",
-        "run": "deterministic run",
-        "title": "Plan target indicators: deterministic run with default parameters "
-        "(scenario: {scenario})",
-    },
-}
+TEXT = translations("simulate")
 
 
 def target_variables(targets: Sequence[Target]) -> list[str]:
@@ -199,14 +180,65 @@ def plot_targets(
     return figure
 
 
-def write_outputs(results: pd.DataFrame, figure: Figure, out_dir: Path) -> list[Path]:
-    """Write ``simulate.png`` and ``simulate.csv`` (yearly values, model units) to ``out_dir``.
+def simulation_csv(results: pd.DataFrame) -> str:
+    """``simulate.csv``: one row per year (column ``year``), one column per target variable,
+    values in model units to six significant digits."""
+    return results.to_csv(float_format="%.6g")
 
-    Files are written to a staging directory first and moved into place only when all are
-    complete. Returns the paths written.
+
+@dataclass(frozen=True)
+class DeterministicRunReport:
+    """What ``deterministic_run`` computed and wrote.
+
+    Attributes:
+        results: yearly values of the target variables (``run_default``).
+        table: the indicator table (``indicator_table``).
+        console: the indicator table as text.
+        written: the files written, sorted by name.
     """
-    out_dir = Path(out_dir)
-    with staged_output_dir(out_dir) as stage:
-        figure.savefig(stage / PNG_NAME, dpi=110)
-        results.to_csv(stage / CSV_NAME, float_format="%.6g")
-    return [out_dir / PNG_NAME, out_dir / CSV_NAME]
+
+    results: pd.DataFrame
+    table: pd.DataFrame
+    console: str
+    written: list[Path]
+
+
+def deterministic_run(
+    scenario: Path,
+    out_dir: Path,
+    *,
+    lang: Language = "zh",
+    model: str | Path | None = None,
+) -> DeterministicRunReport:
+    """``innosim simulate``: run the model once with its defaults, the scenario's drivers as
+    observed and its paths on their central values (``run_default``), and write
+    ``simulate.csv`` (``simulation_csv``), ``simulate.png`` (``plot_targets``) and
+    ``provenance.json`` into ``out_dir`` (``sim.report.writer.write_outputs``).
+
+    Raises ``InnosimError`` for a bad scenario or model (nothing is written then).
+    """
+    from sim.engine import compile_model
+    from sim.engine.ensemble import central_exogenous
+    from sim.report.console import format_table
+    from sim.report.figures import figure_png
+    from sim.report.writer import write_outputs
+    from sim.scenario import load_scenario
+    from sim.vensim import default_model_path, model_sha256
+
+    resolved = load_scenario(scenario, model=model)
+    targets = resolved.targets
+    exogenous = central_exogenous(resolved, compile_model(model)) if resolved.exogenous() else {}
+    results = run_default(targets, model=model, exogenous=exogenous)
+    table = indicator_table(results, targets, lang)
+    figure = plot_targets(
+        results, targets, lang, TEXT[lang]["title"].format(scenario=scenario.stem)
+    )
+    files = {CSV_NAME: simulation_csv(results), PNG_NAME: figure_png(figure, dpi=PNG_DPI)}
+    record = provenance(
+        "simulate",
+        scenario=resolved,
+        model=Path(model) if model is not None else default_model_path(),
+        model_sha256=model_sha256(model),
+    )
+    written = write_outputs(out_dir, files, record)
+    return DeterministicRunReport(results, table, format_table(table), written)

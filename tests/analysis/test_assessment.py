@@ -1,4 +1,5 @@
-"""sim.analysis.plan_tracking and sim.analysis.lever_bisection: the rules on hand-made cases."""
+"""sim.analysis.plan_tracking: the rules of the mid-term assessment on hand-made cases (its lever
+search: tests/analysis/test_threshold_search.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import math
 import pandas as pd
 import pytest
 
-from sim.analysis.lever_bisection import bisect_lever
 from sim.analysis.plan_tracking import (
     AT_RISK,
     NO_DATA,
@@ -117,19 +117,3 @@ def test_track_target():
     row = track_target(counter, counted, 2023, 2020, model_start=0.0, units="Platform")
     assert row["start_source"] == "zero" and row["path_rule"] == "linear"
     assert row["path_value"] == pytest.approx(60) and row["status"] == AT_RISK
-
-
-def test_bisect_lever():
-    def probability(value: float) -> float:
-        return min(1.0, max(0.0, (value - 0.02) * 10))  # 0.8 at 0.1
-
-    found = bisect_lever(probability, 0.02, 0.2, tolerance=1e-4)
-    assert found.status == "found" and found.value == pytest.approx(0.1, abs=1e-4)
-    assert found.value >= 0.1 and found.probability >= 0.8
-    assert bisect_lever(probability, 0.15, 0.2).status == "already"
-    unreachable = bisect_lever(probability, 0.02, 0.05)
-    assert unreachable.status == "unreachable" and unreachable.value is None
-    downward = bisect_lever(lambda v: 1 - v, 0.5, 0.0, tolerance=1e-4)  # must go down
-    assert downward.status == "found" and downward.value == pytest.approx(0.2, abs=1e-4)
-    with pytest.raises(ValueError, match="empty"):
-        bisect_lever(probability, 0.1, 0.1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -11,7 +12,9 @@ from typer.testing import CliRunner
 
 from sim.analysis.prim_boxes import BOX_COLUMNS, TRAJECTORY_COLUMNS
 from sim.analysis.sensitivity_indices import table_columns
-from sim.cli.driver_commands import SENSITIVITY_FILE, register
+from sim.cli.driver_commands import register
+from sim.report.writer import PROVENANCE_FILE
+from sim.workflows.sensitivity import SENSITIVITY_FILE
 
 runner = CliRunner()
 app = typer.Typer()
@@ -86,11 +89,18 @@ def test_sensitivity_writes_table_and_charts(small: Path, tmp_path: Path) -> Non
     table = pd.read_csv(out / SENSITIVITY_FILE)
     assert list(table.columns) == table_columns("sobol")
     assert len(table) == 3 * 2 * 3
-    assert {p.name for p in out.glob("*.png")} == {
+    assert {p.name for p in out.iterdir()} == {
+        SENSITIVITY_FILE,
+        PROVENANCE_FILE,
         "sensitivity_high_tech_enterprises_2025.png",
         "sensitivity_technology_contract_turnover_2025.png",
         "sensitivity_unreachable.png",
     }
+    provenance = json.loads((out / PROVENANCE_FILE).read_text(encoding="utf-8"))
+    assert provenance["command"] == "innosim sensitivity"
+    assert provenance["scenario"] == "small.yaml" and provenance["model_sha256"]
+    assert (provenance["method"], provenance["samples"], provenance["runs"]) == ("sobol", 64, 320)
+    assert f"wrote {out / PROVENANCE_FILE}" in result.stdout
     assert (
         "High-tech enterprises" in result.stdout
         and "Contract Knowledge Elasticity" in result.stdout
@@ -126,10 +136,26 @@ def test_discover_writes_trajectory_box_and_chart(small: Path, tmp_path: Path) -
     assert Path(f"{stem}.png").is_file()
     assert "chosen box" in result.stdout
 
+    provenance = json.loads((out / PROVENANCE_FILE).read_text(encoding="utf-8"))
+    assert provenance["command"] == "innosim discover" and provenance["draws"] == 400
+    assert (provenance["target"], provenance["cases"]) == (
+        "technology_contract_turnover_2025",
+        "reached",
+    )
+
     missed = runner.invoke(app, [*args, "--missed", "--out", str(out), "--draws", "200"])
     assert missed.exit_code == 0, missed.output
-    assert (out / "technology_contract_turnover_2025_missed_box.csv").is_file()
     assert "所选框" in missed.stdout
+    assert {p.name for p in out.iterdir()} == {
+        PROVENANCE_FILE,
+        *(
+            f"technology_contract_turnover_2025_{cases}{suffix}"
+            for cases in ("reached", "missed")
+            for suffix in ("_trajectory.csv", "_box.csv", ".png")
+        ),
+    }
+    provenance = json.loads((out / PROVENANCE_FILE).read_text(encoding="utf-8"))
+    assert (provenance["cases"], provenance["draws"]) == ("missed", 200)
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from sim.analysis.paired_difference import COMPARE_COLUMNS
 from sim.cli.policy_commands import register
 from sim.paths import DEFAULT_SCENARIO_PATH, SCENARIO_DIR
 from sim.scenario import load_scenario
-from sim.workflows.explore import NOT_WITHIN_PLAUSIBLE, NOT_WITHIN_SEARCHED, WITHIN_PLAUSIBLE
+from sim.workflows.solve import NOT_WITHIN_PLAUSIBLE, NOT_WITHIN_SEARCHED, WITHIN_PLAUSIBLE
 
 app = typer.Typer()
 register(app)

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from sim.engine import EngineError, TimePath, compile_model
-from sim.engine.runner import Executor, run_draws
+from sim.engine.runner import ChunkDraws, Executor, run_draws, stream_draws
+from sim.paths import DEFAULT_SCENARIO_PATH
 
 OUTPUTS = ["High Tech Enterprises", "GDP", "Technology Contract Turnover"]
 
@@ -56,6 +58,73 @@ def test_every_executor_and_chunk_size_gives_the_same_bits(reference, executor, 
     for name in OUTPUTS:
         assert np.array_equal(got[name], expected[name]), name
     assert sum(done) == 23
+
+
+@pytest.fixture(scope="module")
+def baseline_draws(real_model: Path):
+    """The baseline's inputs of 23 draws, whole and drawn chunk by chunk."""
+    from sim.engine.ensemble import monte_carlo_settings, scenario_inputs
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(DEFAULT_SCENARIO_PATH)
+    compiled = compile_model(real_model)
+    settings = monte_carlo_settings(scenario, draws=23, seed=11)
+    whole = scenario_inputs(scenario, settings, compiled)
+    outputs = [target.variable for target in scenario.targets]
+    _, expected = run_draws(compiled, 23, whole.fixed, whole.per_draw, outputs)
+    return scenario, settings, compiled, whole, outputs, expected
+
+
+@pytest.mark.parametrize(
+    ("executor", "chunk_size"),
+    [
+        (Executor("serial"), 7),
+        (Executor("processes", workers=2), 5),
+        (Executor("dask", workers=2), 6),
+    ],
+)
+def test_chunks_that_draw_their_own_inputs_give_the_same_bits(baseline_draws, executor, chunk_size):
+    from sim.engine.ensemble import scenario_draws
+
+    scenario, settings, compiled, whole, outputs, expected = baseline_draws
+    drawn = scenario_draws(scenario, settings, compiled)
+    assert isinstance(drawn, ChunkDraws) and drawn.fixed.keys() == whole.fixed.keys()
+    uncertainties = sorted(whole.drawn)
+    kept = {name: np.full(23, np.nan) for name in uncertainties}
+    got = {name: np.full((23, compiled.times().size), np.nan) for name in outputs}
+    for chunk in stream_draws(
+        compiled,
+        23,
+        drawn.fixed,
+        drawn,
+        outputs,
+        chunk_size=chunk_size,
+        executor=executor,
+        keep=uncertainties,
+    ):
+        for name, array in chunk.values.items():
+            got[name][chunk.start : chunk.stop] = array
+        for name, column in chunk.drawn.items():
+            kept[name][chunk.start : chunk.stop] = column
+    for name in outputs:
+        assert np.array_equal(got[name], expected[name]), name
+    for name in uncertainties:
+        assert np.array_equal(kept[name], whole.drawn[name]), name
+
+
+def test_a_chunk_recipe_is_small(baseline_draws):
+    """A recipe carries the design's rows (LHS strata, correlated uniforms) and the paths'
+    stream states, not the chunk's parameters."""
+    import pickle
+
+    from sim.engine.ensemble import scenario_draws
+
+    scenario, settings, compiled, whole, _, _ = baseline_draws
+    settings = settings.model_copy(update={"draws": 20_000})
+    drawn = scenario_draws(scenario, settings, compiled)
+    recipe = drawn.chunk(10_000, 20_000)
+    parameters = recipe()
+    assert len(pickle.dumps(recipe)) < 0.6 * len(pickle.dumps(parameters))
 
 
 def test_columns_and_final_time_keep_what_is_asked(reference):
@@ -119,6 +188,11 @@ def test_the_executor_options_of_the_commands(tmp_path, real_model):
     assert (tmp_path / "serial" / "targets.csv").read_text() == (
         tmp_path / "p" / "targets.csv"
     ).read_text()
+    # the streamed ensembles too, chunks drawn and written in whatever order they finished
+    one, other = (xr.load_dataset(tmp_path / d / "ensemble.nc") for d in ("serial", "p"))
+    for dataset in (one, other):
+        dataset.attrs.pop("created_at")
+    xr.testing.assert_identical(one, other)
     wrong = runner.invoke(app, [*base, "--scheduler", "tcp://127.0.0.1:8786"])
     assert wrong.exit_code == 2 and "--executor dask" in wrong.output
     wrong = runner.invoke(app, [*base, "--workers", "2"])

@@ -6,7 +6,7 @@ baseline lists as ``negligible`` under ``other_instruments`` moves none by that 
 fiscal path makes no target less likely and some target more likely. Common random numbers:
 every setting runs the same draws. Constrained levers (the budget split) are moved with the
 other members of their constraint rescaled proportionally
-(``sim.workflows.explore.plausible_range_effects``).
+(``sim.workflows.lever_runs.plausible_range_effects``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sim.analysis.lever_effects import largest_median_change
 from sim.analysis.probabilities import met
 from sim.paths import DEFAULT_SCENARIO_PATH
 from sim.scenario import load_scenario
-from sim.workflows.explore import Explorer, plausible_range_effects
+from sim.workflows.lever_runs import LeverRuns, plausible_range_effects
 
 DRAWS, SEED = 300, 20261130
 #: the smallest change of some target's median a lever must make over its plausible range
@@ -27,11 +27,11 @@ FISCAL_PATH = ("Fiscal Innovation Share Floor", "Fiscal Innovation Share Annual 
 
 
 @pytest.fixture(scope="module")
-def explorer(real_model) -> Explorer:
-    return Explorer(load_scenario(DEFAULT_SCENARIO_PATH), draws=DRAWS, seed=SEED)
+def explorer(real_model) -> LeverRuns:
+    return LeverRuns(load_scenario(DEFAULT_SCENARIO_PATH), draws=DRAWS, seed=SEED)
 
 
-def plausible_range(explorer: Explorer, name: str) -> tuple[float, float]:
+def plausible_range(explorer: LeverRuns, name: str) -> tuple[float, float]:
     low, high = explorer.compiled.limits.get(name, (None, None))
     if low is None or high is None:
         pytest.fail(f"'{name}' has no closed Vensim range: the model must state its policy range")
