@@ -13,7 +13,8 @@ to ``sim.sampling.CACHED_DRAWS`` draws); later ones are warm.
 
 ``--phases`` then runs the same job once in this process with timers around its phases
 (imports, loading, the sample's design, the runs streamed to the file, the target table, the
-fan charts, the report). The machine is shared and noisy: read several repeats.
+fan charts, the report). The machine is shared and noisy: read several repeats (the load
+average is printed first).
 """
 
 from __future__ import annotations
@@ -124,8 +125,8 @@ def phases(args: argparse.Namespace, out: Path) -> dict[str, float]:
         (sim.engine.ensemble.EnsembleRun, "__init__", "inputs, layout"),
         (sim.report.run_outputs, "write_streamed_ensemble", "runs streamed to ensemble.nc"),
         (sim.analysis, "target_table", "target table"),
-        (sim.report.run_outputs, "fan_chart", "fan charts: build"),
-        (sim.report.run_outputs, "figure_png", "fan charts: render PNG"),
+        (sim.report.figures.FanCharts, "pngs", "fan charts (all of them)"),
+        (sim.report.figures, "_draw_fan_chart", "fan charts: quantiles, artists"),
         (sim.report.run_outputs, "render_report", "report.html"),
     ]
     with contextlib.ExitStack() as stack:
@@ -151,7 +152,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--phases", action="store_true")
     args = parser.parse_args()
-    print(f"{os.cpu_count()} CPUs; innosim run, {args.draws:,} draws, {args.executor}")
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    run = f"innosim run, {args.draws:,} draws, {args.executor}"
+    print(f"{os.cpu_count()} CPUs, load average {load}; {run}")
     with tempfile.TemporaryDirectory(prefix="bench-run-") as scratch:
         for repeat in range(args.repeat):
             figures = whole_job(args, Path(scratch) / f"out{repeat}")

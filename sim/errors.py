@@ -58,3 +58,8 @@ class NonFiniteResultError(InnosimError, ValueError):
 
 class SamplingError(InnosimError, ValueError):
     """The draws asked for cannot be made (e.g. too few to induce the scenario's correlations)."""
+
+
+class SettingsError(InnosimError, ValueError):
+    """Monte Carlo settings asked for (``--draws``, ``--seed``) that do not fit the scenario;
+    the message names the options."""

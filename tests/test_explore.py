@@ -16,7 +16,7 @@ from sim.paths import DEFAULT_SCENARIO_PATH
 from sim.results import at_year
 from sim.scenario import load_scenario
 from sim.scenario.levers import LeverError, LeverRange, nearest_money
-from sim.vensim import ModelVariable, model_documentation, model_structure
+from sim.vensim import ModelVariable, model_variables
 from sim.workflows.compare import compare_scenarios
 from sim.workflows.lever_runs import LeverRuns, PolicyQuestionError
 from sim.workflows.solve import (
@@ -260,8 +260,8 @@ def test_not_reachable_within_the_plausible_range_gives_the_best_and_its_money(
     ],
 )
 def test_nearest_money_on_the_real_model(real_model, lever: str, money: tuple[str]) -> None:
-    structure = model_structure(real_model)
-    units = {doc.name: doc.units for doc in model_documentation(real_model)}
+    structure = model_variables(real_model)
+    units = {doc.name: doc.units for doc in model_variables(real_model)}
     assert nearest_money(structure, units, lever) == money
 
 

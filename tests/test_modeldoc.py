@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from sim.cli import app
 from sim.errors import ModelError
-from sim.vensim import ModelVariable, model_documentation
+from sim.vensim import ModelVariable, model_variables
 from sim.vensim.variable_table import (
     BEGIN_MARKER,
     END_MARKER,
@@ -89,7 +89,7 @@ def test_doc_creates_missing_readme(tmp_path: Path, tiny_model: Path) -> None:
     assert code == 0
     text = readme.read_text(encoding="utf-8")
     assert text.startswith("# ") and BEGIN_MARKER in text and END_MARKER in text
-    assert update_variable_table(readme, model_documentation(tiny_model), check=True)
+    assert update_variable_table(readme, model_variables(tiny_model), check=True)
 
 
 def test_doc_bad_model(tmp_path: Path) -> None:
@@ -99,7 +99,7 @@ def test_doc_bad_model(tmp_path: Path) -> None:
 
 def test_real_model_readme_is_current(real_model: Path) -> None:
     readme = real_model.parent / "README.md"
-    current = update_variable_table(readme, model_documentation(real_model), check=True)
+    current = update_variable_table(readme, model_variables(real_model), check=True)
     assert current, "model/README.md is stale: run `innosim doc`"
 
 

@@ -17,7 +17,6 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy import stats
 
 from sim.analysis.probabilities import TARGET_COLUMNS, met, wilson_interval
 from sim.results import at_year, variable, year_index
@@ -327,6 +326,8 @@ def joint_identification(
     equally weighted posterior sample against that of the prior, for pairs where it grew by
     at least ``min_change`` in absolute value (a ridge: the data fix a combination of the two
     more than either alone), largest change first."""
+    from scipy import stats  # here: importing it costs every run that never needs it
+
     names = [name for name in sorted(posterior) if np.ptp(posterior[name]) > 0]
     if len(names) < 2:
         return pd.DataFrame(columns=PAIR_COLUMNS)

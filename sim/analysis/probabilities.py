@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy import stats
+from scipy import special
 
 from sim.errors import NonFiniteResultError
 from sim.results import at_year
@@ -123,13 +123,27 @@ def met(target: Target, values: np.ndarray) -> np.ndarray:
 
 
 def probability_interval(hits: int, draws: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a probability estimated from ``hits`` out of ``draws``."""
-    if draws <= 0:
+    """Wilson score interval for a probability estimated from ``hits`` out of ``draws``.
+
+    scipy's ``binomtest(hits, draws).proportion_ci(confidence, method="wilson")``, bit for
+    bit: the same arithmetic (Newcombe 1998), without importing ``scipy.stats`` (0.3–0.7 s).
+    """
+    k, n = int(hits), int(draws)
+    if n <= 0:
         raise ValueError("at least one draw is needed to estimate a probability")
-    ci = stats.binomtest(int(hits), int(draws)).proportion_ci(
-        confidence_level=confidence, method="wilson"
-    )
-    return float(ci.low), float(ci.high)
+    if not 0 <= k <= n:
+        raise ValueError(f"hits must lie between 0 and the number of draws; got {k} of {n}")
+    if not 0 <= confidence <= 1:
+        raise ValueError(f"the confidence level must lie in [0, 1]; got {confidence}")
+    p = k / n
+    z = special.ndtri(0.5 + 0.5 * confidence)
+    denom = 2 * (n + z**2)
+    center = (2 * n * p + z**2) / denom
+    q = 1 - p
+    delta = z / denom * math.sqrt(4 * n * p * q + z**2)
+    low = 0.0 if k == 0 else center - delta
+    high = 1.0 if k == n else center + delta
+    return float(low), float(high)
 
 
 def wilson_interval(
@@ -147,7 +161,7 @@ def wilson_interval(
         raise ValueError("at least one draw is needed to estimate a probability")
     if np.any((x < 0) | (x > n)):
         raise ValueError("hits must lie between 0 and the number of draws")
-    z = stats.norm.ppf(0.5 + confidence / 2)
+    z = special.ndtri(0.5 + confidence / 2)  # stats.norm.ppf, bit for bit
     centre = (x + z**2 / 2) / (n + z**2)
     half = z / (n + z**2) * np.sqrt(x * (n - x) / n + z**2 / 4)
     low = np.where(x == 0, 0.0, np.clip(centre - half, 0.0, 1.0))  # exact at the ends

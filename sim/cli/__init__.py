@@ -80,13 +80,13 @@ def doc(
     ] = None,
 ) -> None:
     """Regenerate the variable table of model/README.md from the model file."""
-    from sim.vensim import default_model_path, documentation_problems, model_documentation
+    from sim.vensim import default_model_path, documentation_problems, model_variables
     from sim.vensim.variable_table import update_variable_table
 
     model_path = model if model is not None else default_model_path()
     target = readme if readme is not None else model_path.parent / "README.md"
     try:
-        docs = model_documentation(model_path)
+        docs = model_variables(model_path)
         current = update_variable_table(target, docs, check=check)
     except InnosimError as exc:
         raise fail(exc) from None
@@ -142,7 +142,7 @@ def sketch(
 @app.command()
 def check(model: ModelOption = None) -> None:
     """Check the model: units, function placement, documentation, table and sketch current."""
-    from sim.vensim import default_model_path, documentation_problems, model_documentation
+    from sim.vensim import default_model_path, documentation_problems, model_variables
     from sim.vensim.placement import placement_problems
     from sim.vensim.sketch import sketch_is_current
     from sim.vensim.units import check_units
@@ -152,7 +152,7 @@ def check(model: ModelOption = None) -> None:
     try:
         problems = [issue.message for issue in check_units(model_path)]
         problems += placement_problems(model_path)
-        docs = model_documentation(model_path)
+        docs = model_variables(model_path)
         problems += documentation_problems(docs)
         if not update_variable_table(model_path.parent / "README.md", docs, check=True):
             problems.append("the variable table of README.md is stale: run `innosim doc`")
@@ -191,7 +191,7 @@ def run(
 ) -> None:
     """Monte Carlo run of a scenario: how likely is each target? Writes ensemble.nc,
     targets.csv, a fan chart per target, report.html and provenance.json."""
-    from sim.workflows.run import MonteCarloSettingsError, run_scenario
+    from sim.workflows.run import run_scenario
 
     target_dir = out if out is not None else Path("out") / scenario.stem
     runner = executor_from(executor, workers, scheduler)
@@ -208,20 +208,17 @@ def run(
             if bar.pos >= total:
                 bars.close()
 
-        try:
-            report = run_scenario(
-                scenario,
-                target_dir,
-                draws=draws,
-                seed=seed,
-                lang=lang.value,
-                executor=runner,
-                model=model,
-                progress=progress,
-                note=note,
-            )
-        except MonteCarloSettingsError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--draws/--seed") from None
+        report = run_scenario(
+            scenario,
+            target_dir,
+            draws=draws,
+            seed=seed,
+            lang=lang.value,
+            executor=runner,
+            model=model,
+            progress=progress,
+            note=note,
+        )
     typer.echo(report.title)
     typer.echo(report.console)
     typer.echo(report.track_record)

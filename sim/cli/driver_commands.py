@@ -147,7 +147,6 @@ def discover(
     """Scenario discovery with PRIM: the box of uncertainty ranges where the target is
     reached (or, --missed, missed). Writes the peeling trajectory and the box as CSV and a
     chart of the coverage-density trade-off and the box's limits."""
-    from pydantic import ValidationError
 
     from sim.workflows.discover import UnknownTargetError, scenario_discovery
 
@@ -173,9 +172,6 @@ def discover(
             )
         except UnknownTargetError as exc:
             raise typer.BadParameter(str(exc), param_hint="--target") from None
-        except ValidationError as exc:
-            problem = "; ".join(error["msg"] for error in exc.errors())
-            raise typer.BadParameter(problem, param_hint="--draws/--seed") from None
     typer.echo(report.summary)
     for line in report.notes:
         note(line)

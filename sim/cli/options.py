@@ -15,7 +15,6 @@ from sim.paths import DEFAULT_SCENARIO_PATH
 
 if TYPE_CHECKING:
     from sim.engine.runner import Executor
-    from sim.scenario import MonteCarlo, Scenario
 
 #: Exit code for bad input (unreadable scenario or model, bad option value).
 EXIT_BAD_INPUT = 2
@@ -148,16 +147,3 @@ def claimed_out(out: Path) -> Iterator[Path]:
 def note(message: str) -> None:
     """Print ``innosim: note: <message>`` on stderr (a decision or an adjustment made)."""
     typer.echo(f"innosim: note: {message}", err=True)
-
-
-def monte_carlo_or_exit(loaded: Scenario, draws: int | None, seed: int | None) -> MonteCarlo:
-    """The scenario's Monte Carlo settings with the command's overrides (bad ones: exit 2)."""
-    from pydantic import ValidationError
-
-    from sim.engine.ensemble import monte_carlo_settings
-
-    try:
-        return monte_carlo_settings(loaded, draws, seed)
-    except ValidationError as exc:
-        problem = "; ".join(error["msg"] for error in exc.errors())
-        raise typer.BadParameter(problem, param_hint="--draws/--seed") from None

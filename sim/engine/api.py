@@ -20,7 +20,13 @@ from sim.atomic import atomic_write_text
 from sim.engine import codegen
 from sim.engine.runtime import RuntimeArithmeticError, time_path
 from sim.errors import EngineError
-from sim.vensim import abstract_model, cache_root, default_model_path, model_sha256
+from sim.vensim import (
+    abstract_model,
+    cache_root,
+    default_model_path,
+    model_sha256,
+    variable_key,
+)
 
 
 class TimePath:
@@ -191,8 +197,6 @@ class CompiledModel:
         constants: default value of each constant, by Vensim name (model units).
         variables: every variable's Vensim name, in the order of the file (lookups included).
         kinds: ``constant``, ``auxiliary``, ``stock``, ``stateful`` or ``lookup`` by name.
-        limits: Vensim ``[min, max]`` range of each variable (``None`` where open).
-        units: Vensim unit string of each variable.
         initial_time, final_time, time_step, saveper: the model's control values (model time).
     """
 
@@ -201,8 +205,6 @@ class CompiledModel:
     constants: Mapping[str, float]
     variables: tuple[str, ...]
     kinds: Mapping[str, str]
-    limits: Mapping[str, tuple[float | None, float | None]]
-    units: Mapping[str, str]
     initial_time: float
     final_time: float
     time_step: float
@@ -263,8 +265,6 @@ def _compile(path: str, sha256: str) -> CompiledModel:
         constants=MappingProxyType(constants),
         variables=tuple(v.name for v in variables.values()),
         kinds=MappingProxyType({v.name: v.kind for v in variables.values()}),
-        limits=MappingProxyType({v.name: v.limits for v in variables.values()}),
-        units=MappingProxyType({v.name: v.units for v in variables.values()}),
         initial_time=control["initial_time"],
         final_time=control["final_time"],
         time_step=control["time_step"],
@@ -386,9 +386,9 @@ def _resolve_name(compiled: CompiledModel, name: str) -> str:
     """Vensim name of ``name`` (matched like PySD: case-, space- and underscore-insensitive)."""
     if name in compiled._keys:
         return name
-    wanted = " ".join(name.replace("_", " ").split()).lower()
+    wanted = variable_key(name)
     for candidate in compiled.variables:
-        if " ".join(candidate.replace("_", " ").split()).lower() == wanted:
+        if variable_key(candidate) == wanted:
             return candidate
     close = difflib.get_close_matches(name, compiled.variables, n=1, cutoff=0.6)
     hint = f"; did you mean '{close[0]}'?" if close else ""

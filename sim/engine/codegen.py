@@ -107,8 +107,6 @@ class Variable:
     ident: str
     kind: str  # constant, auxiliary, stock, stateful, lookup, control
     ast: Any
-    units: str = ""
-    limits: tuple[float | None, float | None] = (None, None)
 
 
 @dataclass
@@ -241,8 +239,6 @@ def model_structure(abstract_model: Any, source: str) -> ModelStructure:
             ident=ident,
             kind=kind,
             ast=ast,
-            units=element.units or "",
-            limits=_limits(element.limits),
         )
     for needed in CONTROL_KEYS:
         if needed not in control:
@@ -251,12 +247,6 @@ def model_structure(abstract_model: Any, source: str) -> ModelStructure:
     # Translate every equation once, so that an unsupported construct is refused now.
     _Translator(structure, frozenset()).translate()
     return structure
-
-
-def _limits(raw: Any) -> tuple[float | None, float | None]:
-    values = [None if v is None else float(v) for v in tuple(raw or ())[:2]]
-    values += [None] * (2 - len(values))
-    return (values[0], values[1])
 
 
 class _Translator:

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from pydantic import ValidationError
 
 from sim.engine import CompiledModel, TimePath, compile_model
 from sim.engine.runner import (
@@ -49,6 +50,7 @@ from sim.engine.runner import (
     run_draws,
     stream_draws,
 )
+from sim.errors import SettingsError
 from sim.provenance import netcdf_attrs, provenance
 from sim.results import OUTCOME, UNCERTAINTY, slug
 from sim.sampling import (
@@ -68,11 +70,17 @@ from sim.scenario import (
     Scenario,
     file_sha256,
 )
-from sim.vensim import model_documentation
+from sim.vensim import model_variables
 
 #: Model time after the end of year ``y - 1`` where year ``y``'s value starts (below any
 #: time step the model uses), see the module doc.
 STEP_OFFSET = 1e-6
+
+#: Bytes of results a chunk run on another process holds at most (``EnsembleRun``): the parent
+#: holds up to ``sim.engine.runner.IN_FLIGHT_PER_WORKER`` such chunks per worker, and a worker
+#: its chunk's results twice (the arrays and their pickle), so this bounds a run's memory on
+#: worker processes (10⁶ draws of the baseline: chunks of 2,688 draws).
+WORKER_CHUNK_BYTES = 12 * 2**20
 
 #: The model constant that re-anchors the observed stocks to their values at the plan start
 #: (1, the model's default) or lets every draw carry its own history forward (0).
@@ -85,12 +93,24 @@ def monte_carlo_settings(
     seed: int | None = None,
     sampler: str | None = None,
 ) -> MonteCarlo:
-    """The scenario's Monte Carlo settings with command-line overrides, validated."""
+    """The scenario's Monte Carlo settings with command-line overrides, validated
+    (``SettingsError`` naming ``--draws/--seed`` when they do not fit)."""
     overrides = {"draws": draws, "seed": seed, "sampler": sampler}
     merged = scenario.monte_carlo.model_dump() | {
         k: v for k, v in overrides.items() if v is not None
     }
-    return MonteCarlo.model_validate(merged)
+    try:
+        settings = MonteCarlo.model_validate(merged)
+    except ValidationError as exc:
+        problem = "; ".join(error["msg"] for error in exc.errors())
+        raise SettingsError(f"--draws/--seed: {problem}") from None
+    if settings.sampler == "sobol" and settings.draws & (settings.draws - 1):
+        lower = 1 << (settings.draws.bit_length() - 1)
+        raise SettingsError(
+            f"--draws/--seed: the scenario's sobol sampler needs a power of two draws; got "
+            f"{settings.draws}, use {lower} or {lower * 2}"
+        )
+    return settings
 
 
 def lever_params(levers: Mapping[str, Lever]) -> dict[str, float | TimePath]:
@@ -760,7 +780,9 @@ class EnsembleRun:
     results' layout (a dataset of no draws: every variable with its attributes, the dataset's
     attributes); ``finished_chunks`` runs the draws and gives the chunks as they finish
     (``sim.engine.runner.FinishedChunk``, any order), ``label`` makes a chunk a dataset laid
-    out like the results (``draw`` numbered from the chunk's first draw). A chunk with NaN or an
+    out like the results (``draw`` numbered from the chunk's first draw). On an executor other
+    than ``serial`` a chunk holds at most ``WORKER_CHUNK_BYTES`` of results (``chunk_size`` is
+    lowered to fit; results do not depend on it). A chunk with NaN or an
     infinite value sets ``finite`` to False; ``check_finite`` then names the variable, year,
     draws and inputs from the whole results (``sim.analysis.probabilities.check_finite``).
     """
@@ -804,6 +826,9 @@ class EnsembleRun:
         self.times = self.compiled.times()
         self.n_draws = self.inputs.n_draws
         self.chunk_size = chunk_size
+        if executor.kind != "serial":  # results cross processes: smaller chunks, less memory
+            per_draw = 8 * (len(self.outputs) * self.times.size + len(self.inputs.uncertainties))
+            self.chunk_size = max(1, min(chunk_size, WORKER_CHUNK_BYTES // per_draw))
         self.executor = executor
         self.finite = True
         self._variables = self._layout()
@@ -817,7 +842,7 @@ class EnsembleRun:
 
     def _layout(self) -> dict[str, tuple[str, tuple[str, ...], dict[str, Any]]]:
         """``{dataset name: (Vensim name, dims, attributes)}`` of every variable, in order."""
-        docs = {doc.name: doc for doc in model_documentation(self.compiled.path)}
+        docs = {doc.name: doc for doc in model_variables(self.compiled.path)}
         layout = {}
         for name in self.outputs:
             attrs = {

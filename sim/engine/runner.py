@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import functools
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -45,6 +46,7 @@ IN_FLIGHT_PER_WORKER = 2
 
 Progress = Callable[[int], None]
 PerDraw = np.ndarray | TimePath
+T = TypeVar("T")
 ExecutorKind = Literal["serial", "processes", "dask"]
 
 
@@ -58,11 +60,14 @@ class Executor:
             number of CPUs.
         scheduler: address of an existing Dask scheduler (``dask`` only), e.g.
             ``tcp://10.0.0.5:8786``; default: a local cluster started for the run.
+        live: the process pool or Dask client that ``kept_workers`` started and keeps for
+            every run inside its block (``None``: each run starts and stops its own).
     """
 
     kind: ExecutorKind = "serial"
     workers: int | None = None
     scheduler: str | None = None
+    live: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.kind not in ("serial", "processes", "dask"):
@@ -85,6 +90,48 @@ class Executor:
 SERIAL = Executor()
 
 
+def chunk_size_for(n_draws: int, executor: Executor) -> int:
+    """Draws per chunk for a run of ``n_draws``: ``DEFAULT_CHUNK_SIZE`` on one core; on several
+    workers the draws split evenly among them (at most the default), so that a small run
+    keeps every worker busy. Results do not depend on the chunk size."""
+    if executor.worker_count == 1:
+        return DEFAULT_CHUNK_SIZE
+    return max(1, min(DEFAULT_CHUNK_SIZE, -(-n_draws // executor.worker_count)))
+
+
+@contextlib.contextmanager
+def kept_workers(executor: Executor, preload: Sequence[str] = ()) -> Iterator[Executor]:
+    """``executor`` with its workers started once and kept for every run and task map inside
+    the block (a conditioning's many small runs, a lever search's settings), instead of each
+    run starting workers that import and compile the model anew. ``preload``: modules the
+    worker processes import when they start."""
+    if executor.live is not None or executor.worker_count == 1:
+        yield executor
+    elif executor.kind == "processes":
+        pool = ProcessPoolExecutor(
+            max_workers=executor.worker_count, mp_context=_process_context(preload)
+        )
+        try:
+            yield replace(executor, live=pool)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    else:
+        with _dask_client(executor, executor.worker_count) as client:
+            yield replace(executor, live=client)
+
+
+def keeps_workers(function: Callable[..., T]) -> Callable[..., T]:
+    """Decorator: ``function``'s keyword ``executor`` (``None`` or absent: serial) keeps its
+    workers for the whole call (``kept_workers``), so every run inside shares them."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, executor: Executor | None = None, **kwargs: Any) -> T:
+        with kept_workers(executor or SERIAL) as live:
+            return function(*args, executor=live, **kwargs)
+
+    return wrapper
+
+
 def draw_rows(value: PerDraw, start: int, stop: int) -> PerDraw:
     """Draws ``start`` to ``stop - 1`` of a per-draw parameter: an array of one value per draw
     or a per-draw ``TimePath`` (``TimePath.rows``; a shared one as it is)."""
@@ -105,10 +152,8 @@ def task_map(executor: Executor) -> Iterator[Callable[..., Iterator[Any]]]:
     if executor.kind == "serial" or (executor.kind == "processes" and executor.worker_count == 1):
         yield map
     elif executor.kind == "processes":
-        with ProcessPoolExecutor(
-            max_workers=executor.worker_count, mp_context=_process_context()
-        ) as pool:
-            yield pool.map
+        with kept_workers(executor) as live:
+            yield live.live.map
     else:
         with _dask_client(executor, executor.worker_count) as client:
 
@@ -237,7 +282,9 @@ def stream_draws(
     elif executor.kind == "processes":
         preload = [type(drawn).__module__] if isinstance(drawn, ChunkDraws) else []
         workers = min(executor.worker_count, len(chunks))
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=_process_context(preload))
+        pool = executor.live or ProcessPoolExecutor(
+            max_workers=workers, mp_context=_process_context(preload)
+        )
         try:
             pending: dict[Future[Any], int] = {}
             limit = IN_FLIGHT_PER_WORKER * workers
@@ -252,7 +299,8 @@ def stream_draws(
                 for future in done:
                     yield finished(pending.pop(future), future.result())
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            if pool is not executor.live:
+                pool.shutdown(wait=True, cancel_futures=True)
     else:
         for index, result in _run_on_dask(executor, tasks(), len(chunks)):
             yield finished(index, result)
@@ -317,7 +365,10 @@ def run_draws(
 @contextlib.contextmanager
 def _dask_client(executor: Executor, workers: int) -> Iterator[Any]:
     """A client of the executor's scheduler, or of a local cluster of ``workers`` processes
-    started (and closed) for the run."""
+    started (and closed) for the run; the kept one inside ``kept_workers``."""
+    if executor.live is not None:
+        yield executor.live
+        return
     try:
         from distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - distributed is a dependency

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from scipy import stats
 
 from sim.analysis.forecast_scores import COVERAGE_COLUMNS, OVERALL, pit_histogram_counts
 from sim.report.console import format_table
@@ -103,6 +102,8 @@ def pit_chart(
     edges = np.linspace(0.0, 1.0, bins + 1)
     figure = Figure(figsize=(6.0, 3.8), layout="constrained")
     axes = figure.subplots()
+    from scipy import stats  # here: importing it costs a run that never draws this chart
+
     low, high = stats.binom.ppf([0.025, 0.975], n, 1.0 / bins)
     axes.axhspan(low, high, color="0.85", label=text["uniform_range"])
     axes.bar(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from matplotlib import font_manager
 CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"
 
 
+@functools.cache
 def cjk_font_path() -> Path:
     """Path of the Noto Sans CJK SC font file inside the installed ``mplfonts`` package."""
     spec = importlib.util.find_spec("mplfonts")
@@ -32,14 +34,19 @@ def use_cjk_font() -> str:
     installer), puts the family first in ``font.sans-serif`` and selects sans-serif text with
     an ASCII minus sign (the CJK font lacks U+2212). Safe to call repeatedly.
     """
-    path = cjk_font_path()
-    manager = font_manager.fontManager
-    registered = {Path(entry.fname).resolve() for entry in manager.ttflist}
-    if path.resolve() not in registered:
-        manager.addfont(str(path))
-    family = font_manager.FontProperties(fname=str(path)).get_name()
+    family = _registered_family(font_manager.fontManager)
     rc = matplotlib.rcParams
     rc["font.sans-serif"] = [family] + [name for name in rc["font.sans-serif"] if name != family]
     rc["font.family"] = ["sans-serif"]
     rc["axes.unicode_minus"] = False
     return family
+
+
+@functools.cache
+def _registered_family(manager: font_manager.FontManager) -> str:
+    """Register the CJK font file with ``manager`` (once per manager) and return its family."""
+    path = cjk_font_path()
+    registered = {Path(entry.fname).resolve() for entry in manager.ttflist}
+    if path.resolve() not in registered:
+        manager.addfont(str(path))
+    return font_manager.FontProperties(fname=str(path)).get_name()

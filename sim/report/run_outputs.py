@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from sim.report.figures import fan_chart, figure_png
+from sim.report.figures import FanCharts
 from sim.report.html import TEXT, render_report, target_rows
 from sim.scenario import Language, Target
 
@@ -126,9 +126,9 @@ def run_output_files(
         made["table"].to_csv(path, index=False)
 
     def chart(target: Target, path: Path) -> None:
-        png = figure_png(fan_chart(made["results"], target, lang, history))
-        made.setdefault("images", {})[target.name] = png
-        path.write_bytes(png)
+        if "images" not in made:  # every chart at the first: one figure draws them in turn
+            made["images"] = FanCharts().pngs(made["results"], targets, lang, history)
+        path.write_bytes(made["images"][target.name])
 
     def report(path: Path) -> None:
         html = render_report(

@@ -14,12 +14,21 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
-from scipy import stats
 
 from sim.scenario.fields import Explained, Number, Positive, Year, reject_bool
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
     from scipy.stats._distn_infrastructure import rv_frozen
+
+
+def _stats() -> ModuleType:
+    """``scipy.stats``, imported when first needed (it takes about 0.7 s to import, and a
+    scenario is loaded and checked without it: see ``DistributionBase.support``)."""
+    from scipy import stats
+
+    return stats
 
 
 def _greater(info: ValidationInfo, value: float, other: str) -> float:
@@ -54,7 +63,12 @@ class DistributionBase(Explained):
         return np.asarray(self.frozen().ppf(u), dtype=float)
 
     def support(self) -> tuple[float, float]:
-        """Smallest and largest possible value (infinite when unbounded)."""
+        """Smallest and largest possible value (infinite when unbounded).
+
+        What the frozen distribution's ``support()`` gives, bit for bit, without importing
+        ``scipy.stats``: its standard support ``(a, b)`` as ``a * scale + loc``, ``b * scale +
+        loc`` (``_scaled_support``); subclasses that cannot say fall back to scipy.
+        """
         low, high = self.frozen().support()
         return float(low), float(high)
 
@@ -82,7 +96,16 @@ class Uniform(DistributionBase):
         return _greater(info, value, "min")
 
     def frozen(self) -> rv_frozen:
-        return stats.uniform(loc=self.min, scale=self.max - self.min)
+        return _stats().uniform(loc=self.min, scale=self.max - self.min)
+
+    def support(self) -> tuple[float, float]:
+        return _scaled_support(0.0, 1.0, self.min, self.max - self.min)
+
+
+def _scaled_support(a: float, b: float, loc: float, scale: float) -> tuple[float, float]:
+    """``scipy.stats``' support of a distribution with standard support ``[a, b]`` at ``loc`` and
+    ``scale`` (``rv_continuous.support``: the same arithmetic, so the same bits)."""
+    return a * scale + loc, b * scale + loc
 
 
 def _mode_inside(info: ValidationInfo, mode: float) -> float:
@@ -118,7 +141,10 @@ class Triangular(_ModalRange):
 
     def frozen(self) -> rv_frozen:
         width = self.max - self.min
-        return stats.triang(c=(self.mode - self.min) / width, loc=self.min, scale=width)
+        return _stats().triang(c=(self.mode - self.min) / width, loc=self.min, scale=width)
+
+    def support(self) -> tuple[float, float]:
+        return _scaled_support(0.0, 1.0, self.min, self.max - self.min)
 
 
 class Pert(_ModalRange):
@@ -135,7 +161,10 @@ class Pert(_ModalRange):
         width = self.max - self.min
         a = 1 + self.lambda_ * (self.mode - self.min) / width
         b = 1 + self.lambda_ * (self.max - self.mode) / width
-        return stats.beta(a, b, loc=self.min, scale=width)
+        return _stats().beta(a, b, loc=self.min, scale=width)
+
+    def support(self) -> tuple[float, float]:
+        return _scaled_support(0.0, 1.0, self.min, self.max - self.min)
 
 
 class Normal(DistributionBase):
@@ -146,7 +175,10 @@ class Normal(DistributionBase):
     sd: Positive
 
     def frozen(self) -> rv_frozen:
-        return stats.norm(loc=self.mean_, scale=self.sd)
+        return _stats().norm(loc=self.mean_, scale=self.sd)
+
+    def support(self) -> tuple[float, float]:
+        return _scaled_support(-math.inf, math.inf, self.mean_, self.sd)
 
 
 class TruncNormal(DistributionBase):
@@ -166,7 +198,13 @@ class TruncNormal(DistributionBase):
 
     def frozen(self) -> rv_frozen:
         a, b = (self.min - self.mean_) / self.sd, (self.max - self.mean_) / self.sd
-        return stats.truncnorm(a, b, loc=self.mean_, scale=self.sd)
+        return _stats().truncnorm(a, b, loc=self.mean_, scale=self.sd)
+
+    def support(self) -> tuple[float, float]:
+        a, b = (self.min - self.mean_) / self.sd, (self.max - self.mean_) / self.sd
+        if not a < b:  # the bounds meet once standardised: scipy's support is undefined
+            return math.nan, math.nan
+        return _scaled_support(a, b, self.mean_, self.sd)
 
 
 class LogNormal(DistributionBase):
@@ -177,7 +215,10 @@ class LogNormal(DistributionBase):
     sigma: Positive
 
     def frozen(self) -> rv_frozen:
-        return stats.lognorm(s=self.sigma, scale=self.median)
+        return _stats().lognorm(s=self.sigma, scale=self.median)
+
+    def support(self) -> tuple[float, float]:
+        return _scaled_support(0.0, math.inf, 0.0, self.median)
 
 
 class Beta(DistributionBase):
@@ -196,7 +237,10 @@ class Beta(DistributionBase):
         return _greater(info, value, "min")
 
     def frozen(self) -> rv_frozen:
-        return stats.beta(self.alpha, self.beta, loc=self.min, scale=self.max - self.min)
+        return _stats().beta(self.alpha, self.beta, loc=self.min, scale=self.max - self.min)
+
+    def support(self) -> tuple[float, float]:
+        return _scaled_support(0.0, 1.0, self.min, self.max - self.min)
 
 
 class Choice(DistributionBase):
@@ -234,7 +278,7 @@ class Choice(DistributionBase):
 
     def frozen(self) -> rv_frozen:
         """Discrete distribution of the *index* into ``values``."""
-        return stats.rv_discrete(values=(np.arange(len(self.values)), self.probabilities))
+        return _stats().rv_discrete(values=(np.arange(len(self.values)), self.probabilities))
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         index = np.asarray(self.frozen().ppf(u)).astype(int)

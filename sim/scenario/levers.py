@@ -28,7 +28,7 @@ import numpy as np
 
 from sim.errors import InnosimError
 from sim.scenario import Constraint, Scenario
-from sim.vensim import ModelVariable
+from sim.vensim import ModelVariable, variable_key
 from sim.vensim.catalogue import ModelInfo, model_info, unknown_name
 
 #: ``--rebalance`` value that scales the other members of a constraint together.
@@ -438,11 +438,6 @@ def units_key(units: str) -> str:
     return "".join(units.split())
 
 
-def name_key(name: str) -> str:
-    """A Vensim name with its runs of whitespace collapsed."""
-    return " ".join(name.split())
-
-
 def nearest_money(
     structure: Sequence[ModelVariable],
     units: Mapping[str, str],
@@ -463,9 +458,9 @@ def nearest_money(
       ``Fiscal Innovation Share``; ``Fund Allocation Share`` reaches ``Fund Budget``.
 
     Args:
-        structure: the model's variables (``sim.vensim.model_structure``).
-        units: Vensim units by variable name; names and units are compared with their
-            whitespace normalised.
+        structure: the model's variables (``sim.vensim.model_variables``).
+        units: Vensim units by variable name; names are compared by ``variable_key``, units
+            with their whitespace removed.
         lever: Vensim name of the lever.
         flow_units, amount_units: the units of a money flow and of an amount of money.
 
@@ -473,14 +468,15 @@ def nearest_money(
         The names of the nearest money variables (``()`` when none is reachable or the lever
         is not a variable of ``structure``).
     """
-    units_by_name = {name_key(name): units_key(text) for name, text in units.items()}
+    units_by_key = {variable_key(name): units_key(text) for name, text in units.items()}
     flow, amount = units_key(flow_units), units_key(amount_units)
     by_key = {variable.key: variable for variable in structure}
     order = {variable.key: index for index, variable in enumerate(structure)}
-    start = next((v for v in structure if name_key(v.name) == name_key(lever)), None)
+    wanted = variable_key(lever)
+    start = next((v for v in structure if v.key == wanted), None)
     if start is None:
         return ()
-    if units_by_name.get(start.name) in (flow, amount):
+    if units_by_key.get(start.key) in (flow, amount):
         return (start.name,)
     dependents: dict[str, list[str]] = {}
     for variable in structure:
@@ -495,7 +491,7 @@ def nearest_money(
                 if dependent not in seen and dependent in by_key:
                     seen.add(dependent)
                     following.append(dependent)
-        money = [k for k in following if units_by_name.get(by_key[k].name) == flow]
+        money = [k for k in following if units_by_key.get(k) == flow]
         if money:
             return tuple(by_key[k].name for k in sorted(money, key=order.__getitem__))
         frontier = following

@@ -83,10 +83,10 @@ def unknown_name(name: str, known: Iterable[str], *, what: str) -> str:
 @functools.lru_cache(maxsize=4)
 def _load(path: str, sha256: str) -> ModelInfo:
     from sim.engine import EngineError, compile_model, simulate
-    from sim.vensim import model_documentation, run_yearly
+    from sim.vensim import model_variables, run_yearly
 
     del sha256  # part of the cache key only
-    docs = {doc.name: doc for doc in model_documentation(path)}
+    docs = {doc.name: doc for doc in model_variables(path)}
     fixed = [name for name, doc in docs.items() if doc.kind in ("constant", "control")]
     try:
         compiled = compile_model(path)

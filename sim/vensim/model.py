@@ -526,7 +526,7 @@ def _parsed(path: str | os.PathLike[str] | None) -> _Parsed:
     return _parse(str(model_path), _sha256(model_path))
 
 
-def model_documentation(path: str | os.PathLike[str] | None = None) -> list[ModelVariable]:
+def model_variables(path: str | os.PathLike[str] | None = None) -> list[ModelVariable]:
     """Every variable of a Vensim model (structure and documentation), in the order of the
     file; parsed once per file content and cached.
 
@@ -541,15 +541,9 @@ def stock_flows(path: str | os.PathLike[str] | None = None) -> dict[str, list[tu
     Flows are the variables referenced as additive terms of the stock's INTEG rate, with
     sign +1 for inflows and -1 for outflows. A rate term that is not a plain variable
     (``a*b``, a number, a function call) is not listed, so such a stock has fewer (or no)
-    named flows. Raises ``ModelError`` like ``model_documentation``.
+    named flows. Raises ``ModelError`` like ``model_variables``.
     """
     return {stock: list(terms) for stock, terms in _parsed(path).stock_flows}
-
-
-def model_structure(path: str | os.PathLike[str] | None = None) -> list[ModelVariable]:
-    """The same records as ``model_documentation`` (kept for the callers that read the
-    structure: kind, sector, references and flows)."""
-    return list(_parsed(path).variables)
 
 
 def documentation_problems(docs: list[ModelVariable]) -> list[str]:

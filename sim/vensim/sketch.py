@@ -40,7 +40,7 @@ from typing import Any
 
 from sim.atomic import atomic_write_text
 from sim.errors import ModelError
-from sim.vensim.model import ModelVariable, model_structure
+from sim.vensim.model import ModelVariable, model_variables
 
 __all__ = [
     "SketchObject",
@@ -1061,7 +1061,7 @@ def render_sketch(mdl_path: str | Path) -> str:
     path = Path(mdl_path)
     text = _read(path)
     settings = split_model_text(text)[1] or DEFAULT_SETTINGS
-    views = _views(model_structure(path))
+    views = _views(model_variables(path))
     if not views:
         raise ModelError(f"no variables outside the Control group to draw in {path}")
     body = "".join(VIEW_HEADER + _format_view(view) for view in views)

@@ -71,7 +71,7 @@ def update_variable_table(readme: Path, docs: Iterable[ModelVariable], *, check:
 
     Args:
         readme: the Markdown file (created with a title and the markers if absent).
-        docs: the model documentation (``sim.vensim.model_documentation``).
+        docs: the model documentation (``sim.vensim.model_variables``).
         check: only compare; never write.
 
     Returns:

@@ -30,8 +30,8 @@ from sim.analysis.importance_weighting import (
 from sim.analysis.plan_tracking import DEFAULT_GOAL, track_target
 from sim.analysis.threshold_search import ThresholdSolution, solve_threshold
 from sim.engine import TimePath, compile_model
-from sim.engine.ensemble import scenario_inputs
-from sim.engine.runner import DEFAULT_CHUNK_SIZE, SERIAL, Executor
+from sim.engine.ensemble import monte_carlo_settings, scenario_inputs
+from sim.engine.runner import DEFAULT_CHUNK_SIZE, SERIAL, Executor, keeps_workers
 from sim.provenance import provenance
 from sim.report.assessment_outputs import (
     ASSESS_CSV,
@@ -56,7 +56,6 @@ from sim.workflows.calibrate import (
     condition,
     conditioned_ensembles,
     misfit_lines,
-    monte_carlo_overrides,
     target_comparison,
 )
 from sim.workflows.lever_runs import LeverRuns, PolicyQuestionError
@@ -357,6 +356,7 @@ def lever_answer(
     }
 
 
+@keeps_workers
 def assess(
     scenario: Scenario,
     observed: pd.DataFrame,
@@ -566,7 +566,7 @@ def run_assessment(
     scenario = load_scenario(path, model=model)
     data = load_observed(observed, model=model, note=note)
     history = load_observed(scenario.history, model=model, note=note) if scenario.history else None
-    settings = monte_carlo_overrides(scenario, draws, seed)
+    settings = monte_carlo_settings(scenario, draws, seed)
     year = as_of if as_of is not None else int(data["year"].max())
     search = lever if lever is not None else LeverRange(DEFAULT_LEVER)
     result = assess(

@@ -36,7 +36,7 @@ from sim.engine.ensemble import (
     monte_carlo_settings,
     run_ensemble,
 )
-from sim.engine.runner import SERIAL, Executor
+from sim.engine.runner import SERIAL, Executor, chunk_size_for, keeps_workers
 from sim.errors import InnosimError
 from sim.provenance import provenance
 from sim.results import at_year, variable
@@ -55,9 +55,7 @@ from sim.workflows.calibrate import (
     CalibrationError,
     condition,
     conditioned_ensembles,
-    monte_carlo_overrides,
     normal_scores,
-    parallel_chunk_size,
     prior_uniforms,
 )
 
@@ -287,7 +285,7 @@ def prior_ensemble(
         draws=settings.draws,
         seed=settings.seed,
         sampler=settings.sampler,
-        chunk_size=parallel_chunk_size(settings.draws, executor),
+        chunk_size=chunk_size_for(settings.draws, executor),
         uncertainty_draws=prior,
         own_history=True,
         extra_outputs=list(outputs),
@@ -377,6 +375,7 @@ def _setting(scenario: Scenario, info: ModelInfo, name: str) -> float | None:
     return max(lever.all_values()) if lever is not None else info.defaults.get(name)
 
 
+@keeps_workers
 def backtest(
     scenario: Scenario,
     files: Sequence[str | Path],
@@ -408,8 +407,8 @@ def backtest(
         ObservedDataError: a bad file (naming the file, line and field).
         BacktestError: a bad origin, nothing to score, or every origin failed.
     """
-    say = progress if progress is not None else (lambda _: None)
     runner = executor or SERIAL
+    say = progress if progress is not None else (lambda _: None)
     notes: list[str] = []
 
     def remark(line: str) -> None:
@@ -621,7 +620,7 @@ def run_backtest(
     from sim.report.writer import write_outputs
 
     loaded = load_scenario(scenario, model=model)
-    settings = monte_carlo_overrides(loaded, draws, seed)
+    settings = monte_carlo_settings(loaded, draws, seed)
     result = backtest(
         loaded,
         files,

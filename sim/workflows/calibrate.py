@@ -28,7 +28,7 @@ import functools
 import hashlib
 import io
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +37,6 @@ import numpy as np
 import pandas as pd
 import scipy
 import xarray as xr
-from pydantic import ValidationError
 from scipy import stats
 
 from sim.analysis.importance_weighting import (
@@ -59,7 +58,7 @@ from sim.analysis.smc import (
     sequential_monte_carlo,
 )
 from sim.atomic import atomic_write_bytes
-from sim.engine import CompiledModel, TimePath, compile_model
+from sim.engine import CompiledModel, compile_model
 from sim.engine.ensemble import (
     EnsembleInputs,
     central_exogenous,
@@ -71,13 +70,11 @@ from sim.engine.ensemble import (
     simulate_inputs,
 )
 from sim.engine.runner import (
-    DEFAULT_CHUNK_SIZE,
     SERIAL,
     Executor,
-    PerDraw,
-    draw_rows,
+    chunk_size_for,
+    kept_workers,
     run_draws,
-    task_map,
 )
 from sim.errors import InnosimError
 from sim.provenance import package_versions, provenance
@@ -95,7 +92,7 @@ from sim.scenario import (
 )
 from sim.scenario.observed import load_observed
 from sim.scenario.posterior import PATH_SHOCK, PRIOR
-from sim.vensim import ModelVariable, cache_root, model_documentation, model_structure
+from sim.vensim import ModelVariable, cache_root, model_variables
 from sim.vensim.catalogue import model_info
 
 #: Plain importance weighting is used when its Kish ESS reaches ``ess_floor(draws)``.
@@ -251,28 +248,21 @@ def prior_uniforms(scenario: Scenario, settings: MonteCarlo) -> np.ndarray:
 # --- the likelihood --------------------------------------------------------------------------
 
 
-#: ``run(inputs, outputs, final_time) -> (times, {output: (draws, times)})``: how the draws of
-#: ``EnsembleInputs`` are simulated (``_model_runs``).
-RunInputs = Callable[
-    [EnsembleInputs, Sequence[str], float | None], tuple[np.ndarray, dict[str, np.ndarray]]
-]
-
-
 @dataclass(frozen=True)
 class Likelihood:
     """Simulates draws of a scenario and scores them against observations.
 
     ``inputs`` are the prior draws' (``sim.engine.ensemble.scenario_inputs``): the levers, drivers
     and the prior draws' paths. A particle is simulated with its uncertainties' values and
-    its paths' shocks (the prior draw's until they are moved or refreshed); ``run`` simulates
-    them (default: here, ``simulate_inputs``).
+    its paths' shocks (the prior draw's until they are moved or refreshed), on ``executor``
+    (its workers kept for the whole conditioning, ``sim.engine.runner.kept_workers``).
     """
 
     compiled: CompiledModel
     inputs: EnsembleInputs = field(repr=False)
     observations: pd.DataFrame
     outputs: tuple[str, ...]
-    run: RunInputs | None = field(default=None, repr=False)
+    executor: Executor = field(default=SERIAL, repr=False)
 
     def residuals(
         self,
@@ -287,76 +277,15 @@ class Likelihood:
         rows = self.observations
         if through is not None:
             rows = rows[rows["year"].to_numpy() <= through]
-        if self.run is None:
-            times, values = simulate_inputs(
-                self.compiled, inputs, list(self.outputs), final_time=through
-            )
-        else:
-            times, values = self.run(inputs, self.outputs, through)
+        times, values = simulate_inputs(
+            self.compiled,
+            inputs,
+            list(self.outputs),
+            chunk_size_for(inputs.n_draws, self.executor),
+            final_time=through,
+            executor=self.executor,
+        )
         return standardised_residuals(values, times, rows)
-
-
-def parallel_chunk_size(n_draws: int, executor: Executor) -> int:
-    """Draws per chunk of a run of ``n_draws`` on ``executor``: the runner's default on one
-    core; else the draws split evenly among the workers (at most the default), so that every
-    worker has a chunk (results do not depend on the chunk size, ``sim.engine.runner``)."""
-    if executor.worker_count == 1:
-        return DEFAULT_CHUNK_SIZE
-    return max(1, min(DEFAULT_CHUNK_SIZE, -(-n_draws // executor.worker_count)))
-
-
-def _run_part(
-    model: str,
-    n_draws: int,
-    fixed: Mapping[str, float | TimePath],
-    drawn: Mapping[str, PerDraw],
-    outputs: tuple[str, ...],
-    final_time: float | None,
-) -> dict[str, np.ndarray]:
-    """One part of the draws of a run, where a worker runs it (``_model_runs``); the worker
-    compiles the model once (``sim.engine.compile_model`` keeps it)."""
-    compiled = compile_model(model)
-    return run_draws(compiled, n_draws, fixed, drawn, outputs, final_time=final_time)[1]
-
-
-@contextlib.contextmanager
-def _model_runs(compiled: CompiledModel, executor: Executor) -> Iterator[RunInputs | None]:
-    """How a conditioning simulates its draws: here on one core (``None``: ``simulate_inputs``);
-    else in parts, one per worker, on workers kept for the whole conditioning
-    (``sim.engine.runner.task_map``), so that its many small runs (one per tempering move) do
-    not each start workers that compile the model. Each draw's run depends only on its own
-    parameters, so the results are the same."""
-    if executor.worker_count == 1:
-        yield None
-        return
-    with task_map(executor) as mapped:
-
-        def run(
-            inputs: EnsembleInputs, outputs: Sequence[str], final_time: float | None
-        ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-            n = inputs.n_draws
-            size = parallel_chunk_size(n, executor)
-            bounds = [(start, min(start + size, n)) for start in range(0, n, size)]
-            per_draw = inputs.per_draw
-            k = len(bounds)
-            parts = list(
-                mapped(
-                    _run_part,
-                    [str(compiled.path)] * k,
-                    [stop - start for start, stop in bounds],
-                    [inputs.fixed] * k,
-                    [
-                        {name: draw_rows(value, start, stop) for name, value in per_draw.items()}
-                        for start, stop in bounds
-                    ],
-                    [tuple(dict.fromkeys(outputs))] * k,
-                    [final_time] * k,
-                )
-            )
-            values = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
-            return compiled.times(final_time=final_time), values
-
-        yield run
 
 
 def _likelihood(
@@ -365,7 +294,7 @@ def _likelihood(
     compiled: CompiledModel,
     settings: MonteCarlo,
     prior: Mapping[str, np.ndarray],
-    run: RunInputs | None = None,
+    executor: Executor = SERIAL,
 ) -> Likelihood:
     times = compiled.times()
     for row in observations.itertuples(index=False):
@@ -378,7 +307,7 @@ def _likelihood(
     inputs = scenario_inputs(
         scenario, settings, compiled, uncertainty_draws=prior, own_history=True
     )
-    return Likelihood(compiled, inputs, observations, outputs, run)
+    return Likelihood(compiled, inputs, observations, outputs, executor)
 
 
 # --- the result ------------------------------------------------------------------------------
@@ -522,9 +451,9 @@ def condition(
     """
     settings = monte_carlo_settings(scenario, draws, seed, sampler)
     compiled = compile_model(model)
-    with _model_runs(compiled, executor or SERIAL) as run:
+    with kept_workers(executor or SERIAL) as live:
         return _condition(
-            scenario, observations, settings, compiled, run, tempering, moves, strict, progress
+            scenario, observations, settings, compiled, live, tempering, moves, strict, progress
         )
 
 
@@ -533,13 +462,13 @@ def _condition(
     observations: pd.DataFrame,
     settings: MonteCarlo,
     compiled: CompiledModel,
-    run: RunInputs | None,
+    executor: Executor,
     tempering: bool,
     moves: int | None,
     strict: bool,
     progress: Progress | None,
 ) -> Conditioned:
-    """``condition`` with its settings and model, simulating with ``run``."""
+    """``condition`` with its settings and model, simulating on ``executor``."""
     imposed = observations["variable"].isin(scenario.exogenous())
     if imposed.any():
         names = ", ".join(dict.fromkeys(observations.loc[imposed, "variable"]))
@@ -559,7 +488,7 @@ def _condition(
     space = normal_scores(scenario)
     u = prior_uniforms(scenario, settings)
     prior = space.prior_values(u)
-    likelihood = _likelihood(scenario, observations, compiled, settings, prior, run)
+    likelihood = _likelihood(scenario, observations, compiled, settings, prior, executor)
     scores = stats.norm.ppf(u)
     prior_residuals = likelihood.residuals(prior)
     observations = likelihood.observations.reset_index(drop=True)
@@ -710,12 +639,13 @@ def misfit_table(
         if abs(closest) <= IMPLAUSIBILITY_CUTOFF:
             continue
         if not structure:
-            variables = model_structure(compiled.path)
+            variables = model_variables(compiled.path)
             structure = {v.name: v for v in variables}
             names = {v.key: v.name for v in variables}
         closest_value = row.value + closest * row.sd if np.isfinite(closest) else np.nan
         ratio = row.value / closest_value if closest_value else np.inf
-        percent = compiled.units.get(row.variable, "") == "Dmnl" and 20 <= ratio <= 500
+        units = structure[row.variable].units if row.variable in structure else ""
+        percent = units == "Dmnl" and 20 <= ratio <= 500
         suspect = ""
         if row.variable in structure:
             found = structure[row.variable]
@@ -775,7 +705,7 @@ def posterior_dataset(
     """The conditioned ensemble in the layout of ``sim.scenario.posterior`` (ready for
     ``to_netcdf``)."""
     compiled = compile_model(model)
-    docs = {doc.name: doc for doc in model_documentation(compiled.path)}
+    docs = {doc.name: doc for doc in model_variables(compiled.path)}
     sample, ancestors, shocks = conditioned.posterior_sample()
     n = conditioned.n_draws
     data_vars: dict[str, xr.DataArray] = {}
@@ -935,7 +865,7 @@ def conditioned_ensembles(
     )
     seed = conditioned.settings.seed
     runner = executor or SERIAL
-    chunk_size = parallel_chunk_size(conditioned.n_draws, runner)
+    chunk_size = chunk_size_for(conditioned.n_draws, runner)
     prior = run_ensemble(
         scenario,
         seed=seed,
@@ -979,16 +909,6 @@ def target_comparison(
 
 
 # --- the command ---------------------------------------------------------------------------------
-
-
-def monte_carlo_overrides(scenario: Scenario, draws: int | None, seed: int | None) -> MonteCarlo:
-    """The scenario's Monte Carlo settings with ``--draws``/``--seed`` (``InnosimError``
-    naming them when out of range)."""
-    try:
-        return monte_carlo_settings(scenario, draws, seed)
-    except ValidationError as exc:
-        problem = "; ".join(error["msg"] for error in exc.errors())
-        raise CalibrationError(f"--draws/--seed: {problem}") from None
 
 
 def misfit_lines(misfits: pd.DataFrame, lang: Language) -> list[str]:
@@ -1092,7 +1012,7 @@ def run_calibration(
             f"{scenario} names no history file; give the observed data with --observed"
         )
     data = load_observed(path, model=model, note=note)
-    settings = monte_carlo_overrides(loaded, draws, seed)
+    settings = monte_carlo_settings(loaded, draws, seed)
     conditioned = condition(
         loaded,
         data,

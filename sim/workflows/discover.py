@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pydantic import ValidationError
 
 from sim.analysis.prim_boxes import DEFAULT_THRESHOLD, DiscoveryResult, discover
 from sim.analysis.probabilities import met
@@ -106,7 +105,7 @@ def run_discovery(
 
     Draws are the scenario's Monte Carlo sample (its sampler and correlations; ``draws`` and
     ``seed`` override its settings). Raises ``UnknownTargetError`` for an unknown target,
-    ``ValueError`` (or pydantic's ``ValidationError``) for bad settings and when every draw
+    ``SettingsError`` for bad settings, ``ValueError`` when every draw
     or none is of interest.
     """
     chosen = find_target(scenario, target)
@@ -230,7 +229,7 @@ def scenario_discovery(
     chart (``discovery_files``) and ``provenance.json`` into ``out_dir``
     (``sim.report.writer.write_outputs``).
 
-    Raises ``UnknownTargetError`` for an unknown target, pydantic's ``ValidationError`` for
+    Raises ``UnknownTargetError`` for an unknown target, ``SettingsError`` for
     bad ``draws``/``seed``, ``InnosimError`` for a bad scenario, a scenario without
     uncertainties, or a target every draw or none reaches (nothing is written then).
     """
@@ -257,7 +256,7 @@ def scenario_discovery(
                 executor=executor,
             )
     except ValueError as exc:
-        if isinstance(exc, InnosimError | ValidationError):
+        if isinstance(exc, InnosimError):
             raise
         raise InnosimError(f"target {target}: {exc}") from exc
     result = found.result

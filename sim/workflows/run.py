@@ -16,26 +16,17 @@ import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 import xarray as xr
 
 from sim.engine.runner import DEFAULT_CHUNK_SIZE, SERIAL, Executor
-from sim.errors import InnosimError
 from sim.provenance import netcdf_attrs, provenance
 from sim.scenario import Language, Scenario
 
-if TYPE_CHECKING:
-    from sim.scenario import MonteCarlo
-
 #: ``progress(draws, total)``: called after each chunk with its number of draws and the run's.
 RunProgress = Callable[[int, int], None]
-
-
-class MonteCarloSettingsError(InnosimError, ValueError):
-    """The number of draws or the seed asked for does not fit the scenario's Monte Carlo
-    settings (e.g. ``sobol`` needs a power of two draws)."""
 
 
 @dataclass(frozen=True)
@@ -80,27 +71,6 @@ class _HistoryCount:
             yield chunk
 
 
-def _settings(scenario: Scenario, draws: int | None, seed: int | None) -> MonteCarlo:
-    """The scenario's Monte Carlo settings with ``draws`` and ``seed`` (``MonteCarloSettingsError``
-    when they do not fit)."""
-    from pydantic import ValidationError
-
-    from sim.engine.ensemble import monte_carlo_settings
-
-    try:
-        settings = monte_carlo_settings(scenario, draws, seed)
-    except ValidationError as exc:
-        problem = "; ".join(error["msg"] for error in exc.errors())
-        raise MonteCarloSettingsError(problem) from None
-    if settings.sampler == "sobol" and settings.draws & (settings.draws - 1):
-        lower = 1 << (settings.draws.bit_length() - 1)
-        raise MonteCarloSettingsError(
-            f"the scenario's sobol sampler needs a power of two draws; got {settings.draws}, "
-            f"use {lower} or {lower * 2}"
-        )
-    return settings
-
-
 def run_scenario(
     scenario_path: Path,
     out_dir: Path,
@@ -133,12 +103,12 @@ def run_scenario(
 
     Raises:
         InnosimError: bad scenario, history or model (``ScenarioError`` naming file, line
-            and field), Monte Carlo settings (``MonteCarloSettingsError``), too few draws for
+            and field), Monte Carlo settings (``SettingsError``), too few draws for
             the correlations, NaN or infinite results, an output directory that cannot take
             the files; nothing is written then.
     """
     from sim.analysis import target_table
-    from sim.engine.ensemble import EnsembleRun
+    from sim.engine.ensemble import EnsembleRun, monte_carlo_settings
     from sim.report.console import format_table
     from sim.report.run_outputs import console_table, run_output_files, write_streamed_ensemble
     from sim.report.track_record import history_consistency_text, scenario_track_record
@@ -147,7 +117,7 @@ def run_scenario(
     from sim.scenario.observed import load_observed
 
     loaded = load_scenario(scenario_path, model=model)
-    settings = _settings(loaded, draws, seed)
+    settings = monte_carlo_settings(loaded, draws, seed)
     history = load_observed(loaded.history, model=model, note=note) if loaded.history else None
     run = EnsembleRun(
         loaded,

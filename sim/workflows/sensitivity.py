@@ -45,7 +45,7 @@ from sim.provenance import provenance
 from sim.report.i18n import translations
 from sim.results import year_index
 from sim.scenario import Correlation, Language, Scenario, Target
-from sim.vensim import model_documentation
+from sim.vensim import model_variables
 
 if TYPE_CHECKING:
     from sim.report.writer import Output
@@ -133,7 +133,7 @@ def target_values(
 
 def parameter_labels(compiled: CompiledModel, names: Sequence[str]) -> dict[str, str]:
     """Chinese label (``label_zh`` of the model documentation) of each name."""
-    docs = {doc.name: doc.label_zh for doc in model_documentation(compiled.path)}
+    docs = {doc.name: doc.label_zh for doc in model_variables(compiled.path)}
     return {name: docs.get(name) or name for name in names}
 
 

@@ -75,13 +75,12 @@ from sim.scenario.levers import (
     LeverRange,
     current_value,
     lever_info,
-    name_key,
     nearest_money,
     rebalanced_settings,
     units_key,
 )
-from sim.vensim import model_documentation, model_structure
-from sim.vensim.catalogue import did_you_mean, unknown_name
+from sim.vensim import model_variables, variable_key
+from sim.vensim.catalogue import did_you_mean, model_info, unknown_name
 from sim.workflows.compare import settings_text
 from sim.workflows.lever_runs import LeverRuns, PolicyQuestionError, check_target
 
@@ -278,14 +277,14 @@ def money_terms(
     value (the median over ``runs``' draws of the mean over the plan years), or ``None`` when
     the lever reaches no money variable."""
     compiled = runs.compiled
-    docs = model_documentation(compiled.path)
+    docs = model_variables(compiled.path)
     units = {d.name: d.units for d in docs}
-    found = nearest_money(model_structure(compiled.path), units, info.name)
+    found = nearest_money(model_variables(compiled.path), units, info.name)
     if not found:
         return None
     variable = found[0]
-    doc = next(d for d in docs if name_key(d.name) == variable)
-    if variable == name_key(info.name):
+    doc = next(d for d in docs if d.name == variable)
+    if variable_key(variable) == variable_key(info.name):
         return MoneyTerms(variable, doc.label_zh, doc.units, True, (), at, at, info.value)
     scenario = runs.scenario
     fallback = [t.year for t in scenario.targets if target in (ALL_TARGETS, t.name)]
@@ -585,7 +584,7 @@ def solve_budget(
     chosen = share_constraint(scenario, constraint)
     members = list(chosen.sum)
     compiled = compile_model(model)
-    labels = {doc.name: doc.label_zh for doc in model_documentation(compiled.path)}
+    labels = {doc.name: doc.label_zh for doc in model_variables(compiled.path)}
     if weights is None:
         check_target(scenario, target)
         objective = target
@@ -609,7 +608,7 @@ def solve_budget(
             values = [float(given)] * len(members)
             named = set()
         for index, (name, value) in enumerate(zip(members, values, strict=True)):
-            limit_low, limit_high = compiled.limits.get(name, (None, None))
+            limit_low, limit_high = model_info(compiled.path).limits(name)
             limit_low = 0.0 if limit_low is None else limit_low
             limit_high = chosen.equals if limit_high is None else limit_high
             if name not in named and math.isfinite(value):

@@ -87,3 +87,29 @@ def test_wilson_interval_takes_an_effective_sample_size():
     assert low < 0.5 < high
     with pytest.raises(ValueError):
         wilson_interval(0.5, 0)
+
+
+def test_probability_interval_is_scipys_wilson_interval_bit_for_bit():
+    from scipy import stats
+
+    rng = np.random.default_rng(11)
+    counts = [(k, n) for n in range(1, 41) for k in range(n + 1)]
+    counts += [(int(rng.integers(0, n + 1)), n) for n in rng.integers(1, 10**7, size=300)]
+    for confidence in (0.95, 0.9, 0.5):
+        for hits, n in counts:
+            ci = stats.binomtest(hits, n).proportion_ci(
+                confidence_level=confidence, method="wilson"
+            )
+            assert probability_interval(hits, n, confidence) == (ci.low, ci.high)
+    # wilson_interval's z: scipy.special.ndtri is stats.norm.ppf's, bit for bit
+    from scipy import special
+
+    for confidence in (0.95, 0.9, 0.5, 0.99):
+        q = 0.5 + confidence / 2
+        assert special.ndtri(q).tobytes() == np.float64(stats.norm.ppf(q)).tobytes()
+
+
+@pytest.mark.parametrize(("hits", "draws"), [(-1, 10), (11, 10), (0, 0)])
+def test_probability_interval_refuses_impossible_counts(hits, draws):
+    with pytest.raises(ValueError):
+        probability_interval(hits, draws)

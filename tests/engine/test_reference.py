@@ -10,6 +10,7 @@ import pytest
 
 from sim.engine import TimePath, compile_model
 from sim.engine.reference import compare_with_pysd
+from sim.vensim.catalogue import model_info
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TOLERANCE = 1e-9
@@ -23,6 +24,7 @@ def _random_draws(path: Path | None, n: int, seed: int) -> list[dict[str, float]
     10 stay whole numbers.
     """
     compiled = compile_model(path)
+    docs = model_info(path).docs
     rng = np.random.default_rng(seed)
     draws = []
     for _ in range(n):
@@ -30,11 +32,11 @@ def _random_draws(path: Path | None, n: int, seed: int) -> list[dict[str, float]
         for name, default in compiled.constants.items():
             if default == 0:
                 continue
-            if compiled.units[name] == "Year" and default > 1000:
+            if docs[name].units == "Year" and default > 1000:
                 value = default + rng.uniform(-3, 3)
             else:
                 value = default * rng.uniform(0.7, 1.3)
-            low, high = compiled.limits[name]
+            low, high = docs[name].limits
             value = min(max(value, -math.inf if low is None else low), high or math.inf)
             if float(default).is_integer() and abs(default) >= 10:
                 value = float(round(value))  # counts stay whole numbers

@@ -199,3 +199,38 @@ def test_the_executor_options_of_the_commands(tmp_path, real_model):
     assert wrong.exit_code == 2 and "--executor processes or dask" in wrong.output
     for command in ("compare", "sweep", "solve", "sensitivity", "discover"):
         assert "--executor" in runner.invoke(app, [command, "--help"]).output, command
+
+
+@pytest.mark.parametrize(
+    "executor", [Executor("processes", workers=2), Executor("dask", workers=2)], ids=str
+)
+def test_kept_workers_serve_every_run_inside_the_block(reference, executor, monkeypatch):
+    from concurrent.futures import ProcessPoolExecutor
+
+    from sim.engine import runner
+    from sim.engine.runner import chunk_size_for, kept_workers, task_map
+
+    started: list[int] = []
+
+    class CountedPool(ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs) -> None:
+            started.append(1)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "ProcessPoolExecutor", CountedPool)
+    compiled, fixed, drawn, (times, expected) = reference
+    with kept_workers(executor) as live:
+        assert live.live is not None and live == executor  # the same executor, workers kept
+        assert chunk_size_for(23, live) == 12  # split evenly: every worker has a chunk
+        for _ in range(3):
+            got_times, got = run_draws(
+                compiled, 23, fixed, drawn, OUTPUTS, chunk_size=chunk_size_for(23, live),
+                executor=live,
+            )  # fmt: skip
+            assert np.array_equal(got_times, times)
+            for name in OUTPUTS:
+                assert np.array_equal(got[name], expected[name]), name
+        with task_map(live) as mapper:
+            assert list(mapper(math.factorial, range(4))) == [1, 1, 2, 6]
+    assert len(started) == (1 if executor.kind == "processes" else 0)
+    assert chunk_size_for(23, Executor("serial")) == 10_000

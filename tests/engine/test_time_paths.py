@@ -12,6 +12,7 @@ from sim.engine import EngineError, TimePath, compile_model, simulate
 from sim.engine import reference as reference_module
 from sim.engine.reference import compare_with_pysd, engine_run, pysd_run
 from sim.engine.runtime import time_path
+from sim.vensim.catalogue import model_info
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CONSTRUCTS = FIXTURES / "constructs.mdl"
@@ -224,7 +225,7 @@ def test_per_draw_step_paths_match_pysd_on_the_model(real_model: Path) -> None:
     candidates += [n for n, v in compiled.constants.items() if 0 < abs(v) < 1000]
     rng = np.random.default_rng(17)
     for name in candidates:  # the first whose path moves another variable
-        low, high = compiled.limits[name]
+        low, high = model_info(real_model).limits(name)
         steps = _step_paths(rng, range(2015, 2036), compiled.constants[name], 5)
         path = TimePath(steps.times, np.clip(steps.array, low, high))
         result = simulate(compiled, 5, {name: path})

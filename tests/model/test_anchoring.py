@@ -7,7 +7,7 @@ import pytest
 
 from sim.paths import REPO_ROOT
 from sim.scenario.observed import load_observed
-from sim.vensim import model_documentation
+from sim.vensim import model_variables
 
 OBSERVED = REPO_ROOT / "data" / "observed" / "changzhi_2015_2020.csv"
 SUFFIX = " At Plan Start"
@@ -15,7 +15,7 @@ SUFFIX = " At Plan Start"
 
 @pytest.fixture(scope="module")
 def anchors(real_model) -> list[str]:
-    names = [doc.name for doc in model_documentation(real_model) if doc.name.endswith(SUFFIX)]
+    names = [doc.name for doc in model_variables(real_model) if doc.name.endswith(SUFFIX)]
     assert names, "the model has no anchor constants"
     return names
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.vensim import model_documentation
+from sim.vensim import model_variables
 
 LOWER, HIGHER, ZERO, NOT_LOWER = "lower", "higher", "zero", "not lower"
 FREE_RUN = {"History Anchoring Switch": 0}
@@ -203,7 +203,7 @@ ECONOMY_CASES = {
 
 @pytest.fixture(scope="module")
 def stocks(real_model) -> list[str]:
-    return [doc.name for doc in model_documentation(real_model) if doc.kind == "stock"]
+    return [doc.name for doc in model_variables(real_model) if doc.kind == "stock"]
 
 
 def check_extreme(case, extreme, default, stocks, expectations, year) -> None:

@@ -18,6 +18,7 @@ from sim.analysis.lever_effects import largest_median_change
 from sim.analysis.probabilities import met
 from sim.paths import DEFAULT_SCENARIO_PATH
 from sim.scenario import load_scenario
+from sim.vensim.catalogue import model_info
 from sim.workflows.lever_runs import LeverRuns, plausible_range_effects
 
 DRAWS, SEED = 300, 20261130
@@ -32,7 +33,7 @@ def explorer(real_model) -> LeverRuns:
 
 
 def plausible_range(explorer: LeverRuns, name: str) -> tuple[float, float]:
-    low, high = explorer.compiled.limits.get(name, (None, None))
+    low, high = model_info(explorer.compiled.path).limits(name)
     if low is None or high is None:
         pytest.fail(f"'{name}' has no closed Vensim range: the model must state its policy range")
     return float(low), float(high)

@@ -13,7 +13,7 @@ from sim.vensim import (
     default_model_path,
     documentation_problems,
     load_model,
-    model_documentation,
+    model_variables,
     split_comment,
     stock_flows,
     translated_model_path,
@@ -22,7 +22,7 @@ from sim.vensim.model import cache_root
 
 
 def _by_name(path: Path) -> dict:
-    return {doc.name: doc for doc in model_documentation(path)}
+    return {doc.name: doc for doc in model_variables(path)}
 
 
 def test_default_model_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -65,12 +65,12 @@ def test_fields(tiny_model: Path) -> None:
 
 
 def test_order_follows_the_file(tiny_model: Path) -> None:
-    names = [doc.name for doc in model_documentation(tiny_model)]
+    names = [doc.name for doc in model_variables(tiny_model)]
     assert names[:3] == ["High Tech Enterprises", "New HTE Certifications", "HTE Exits"]
 
 
 def test_documentation_problems(tiny_model: Path) -> None:
-    problems = documentation_problems(model_documentation(tiny_model))
+    problems = documentation_problems(model_variables(tiny_model))
     assert problems == ["RD Intensity: missing Source:"]
 
 
@@ -94,7 +94,7 @@ def test_split_comment(comment: str, expected: tuple[str, str, str]) -> None:
 def test_missing_file_is_model_error(tmp_path: Path) -> None:
     missing = tmp_path / "nope.mdl"
     with pytest.raises(ModelError, match="nope.mdl"):
-        model_documentation(missing)
+        model_variables(missing)
     with pytest.raises(ModelError, match="nope.mdl"):
         load_model(missing)
 
@@ -103,7 +103,7 @@ def test_unparseable_file_is_model_error(tmp_path: Path) -> None:
     broken = tmp_path / "broken.mdl"
     broken.write_text("{UTF-8}\nStock = INTEG(\n\t~\tFirm\n\t~\tno closing.\n\t|\n")
     with pytest.raises(ModelError, match="broken.mdl"):
-        model_documentation(broken)
+        model_variables(broken)
 
 
 def test_truncated_parse_is_detected(tmp_path: Path, tiny_model: Path) -> None:
@@ -114,7 +114,7 @@ def test_truncated_parse_is_detected(tmp_path: Path, tiny_model: Path) -> None:
     bad = tmp_path / "bad.mdl"
     bad.write_text(text, encoding="utf-8")
     with pytest.raises(ModelError, match="stopped parsing"):
-        model_documentation(bad)
+        model_variables(bad)
 
 
 def test_load_model_translates_into_the_cache_only(tmp_path: Path, tiny_model: Path) -> None:
@@ -141,7 +141,7 @@ def test_load_model_translates_into_the_cache_only(tmp_path: Path, tiny_model: P
 
 
 def test_real_model_follows_the_conventions(real_model: Path) -> None:
-    docs = model_documentation(real_model)
+    docs = model_variables(real_model)
     assert documentation_problems(docs) == []
     assert {doc.kind for doc in docs} >= {"stock", "flow", "constant", "control"}
 
@@ -162,7 +162,7 @@ def test_stock_flow_signs(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert stock_flows(mdl) == {"S": [("a", -1), ("b", 1), ("c", -1), ("d", 1)]}
-    kinds = {doc.name: doc.kind for doc in model_documentation(mdl)}
+    kinds = {doc.name: doc.kind for doc in model_variables(mdl)}
     assert kinds["a"] == kinds["d"] == "flow" and kinds["e"] == "constant"
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sim.vensim import sketch
-from sim.vensim.model import ModelVariable, model_structure
+from sim.vensim.model import ModelVariable, model_variables
 from sim.vensim.sketch import SketchView
 
 FIXTURE = Path(__file__).parent / "fixtures" / "sketch" / "chain.mdl"
@@ -57,7 +57,7 @@ def model(request: pytest.FixtureRequest) -> Path:
 
 @pytest.fixture(scope="module")
 def variables(model: Path) -> list[ModelVariable]:
-    return model_structure(model)
+    return model_variables(model)
 
 
 def test_committed_sketch_is_current(model: Path) -> None:
