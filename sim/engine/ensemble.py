@@ -439,6 +439,43 @@ class EnsembleInputs:
         return EnsembleInputs(n, dict(self.fixed), columns, paths, exogenous)
 
 
+def _given_draws(
+    scenario: Scenario, uncertainty_draws: Mapping[str, np.ndarray], settings: MonteCarlo
+) -> tuple[dict[str, np.ndarray], int]:
+    """The uncertainties' given values, checked (every uncertainty, one length), and the
+    number of draws they make (``ValueError`` otherwise)."""
+    missing = sorted(set(scenario.uncertainties) - set(uncertainty_draws))
+    if missing:
+        raise ValueError(f"uncertainty_draws lacks {', '.join(missing)}")
+    given = {
+        name: np.asarray(uncertainty_draws[name], dtype=float)
+        for name in sorted(scenario.uncertainties)
+    }
+    shapes = {column.shape for column in given.values()}
+    if len(shapes) > 1 or any(len(shape) != 1 for shape in shapes):
+        raise ValueError(f"uncertainty_draws of unequal lengths or shapes: {sorted(shapes)}")
+    return given, shapes.pop()[0] if shapes else settings.draws
+
+
+def _fixed_params(
+    scenario: Scenario,
+    compiled: CompiledModel,
+    exogenous: Mapping[str, ExogenousSeries],
+    uncertainty_draws: Mapping[str, np.ndarray] | None,
+    own_history: bool,
+) -> dict[str, float | TimePath]:
+    """The parameters every draw shares: the levers, the drivers without a path, and the
+    anchoring switch at 0 for draws that carry their own history (``scenario_inputs``)."""
+    fixed = lever_params(scenario.levers)
+    from_posterior = uncertainty_draws is None and scenario.posterior is not None
+    if (own_history or from_posterior) and ANCHORING_SWITCH in compiled.constants:
+        fixed.setdefault(ANCHORING_SWITCH, 0.0)
+    for name, series in exogenous.items():
+        if not series.per_draw:
+            fixed[name] = series.time_path()
+    return fixed
+
+
 def scenario_inputs(
     scenario: Scenario,
     settings: MonteCarlo,
@@ -472,17 +509,7 @@ def scenario_inputs(
         drawn = draw_uncertainties(scenario, settings)
         n = settings.draws
     else:
-        missing = sorted(set(scenario.uncertainties) - set(uncertainty_draws))
-        if missing:
-            raise ValueError(f"uncertainty_draws lacks {', '.join(missing)}")
-        drawn = {
-            name: np.asarray(uncertainty_draws[name], dtype=float)
-            for name in sorted(scenario.uncertainties)
-        }
-        shapes = {column.shape for column in drawn.values()}
-        if len(shapes) > 1 or any(len(shape) != 1 for shape in shapes):
-            raise ValueError(f"uncertainty_draws of unequal lengths or shapes: {sorted(shapes)}")
-        n = shapes.pop()[0] if shapes else settings.draws
+        drawn, n = _given_draws(scenario, uncertainty_draws, settings)
     exogenous = exogenous_series(
         scenario,
         settings.draws,
@@ -503,16 +530,8 @@ def scenario_inputs(
             raise ValueError(f"path_shocks must have {n} rows, one per draw")
     elif n != settings.draws:
         raise ValueError(f"{n} uncertainty draws for {settings.draws} paths: give path_shocks")
-    fixed = lever_params(scenario.levers)
-    from_posterior = uncertainty_draws is None and scenario.posterior is not None
-    if (own_history or from_posterior) and ANCHORING_SWITCH in compiled.constants:
-        fixed.setdefault(ANCHORING_SWITCH, 0.0)
-    paths: dict[str, TimePath] = {}
-    for name, series in exogenous.items():
-        if series.per_draw:
-            paths[name] = series.time_path()
-        else:
-            fixed[name] = series.time_path()
+    fixed = _fixed_params(scenario, compiled, exogenous, uncertainty_draws, own_history)
+    paths = {name: series.time_path() for name, series in exogenous.items() if series.per_draw}
     return EnsembleInputs(n, fixed, drawn, paths, exogenous)
 
 
@@ -683,17 +702,7 @@ def scenario_draws(
     design = None
     given_index = None
     if uncertainty_draws is not None:
-        missing = sorted(set(scenario.uncertainties) - set(uncertainty_draws))
-        if missing:
-            raise ValueError(f"uncertainty_draws lacks {', '.join(missing)}")
-        given = {
-            name: np.asarray(uncertainty_draws[name], dtype=float)
-            for name in sorted(scenario.uncertainties)
-        }
-        shapes = {column.shape for column in given.values()}
-        if len(shapes) > 1 or any(len(shape) != 1 for shape in shapes):
-            raise ValueError(f"uncertainty_draws of unequal lengths or shapes: {sorted(shapes)}")
-        n = shapes.pop()[0] if shapes else settings.draws
+        given, n = _given_draws(scenario, uncertainty_draws, settings)
     elif scenario.posterior is None:
         design = sample_design(
             scenario.uncertainties,
@@ -732,13 +741,7 @@ def scenario_draws(
             shocks[name] = values
     elif n != settings.draws:
         raise ValueError(f"{n} uncertainty draws for {settings.draws} paths: give path_shocks")
-    fixed = lever_params(scenario.levers)
-    from_posterior = uncertainty_draws is None and scenario.posterior is not None
-    if (own_history or from_posterior) and ANCHORING_SWITCH in compiled.constants:
-        fixed.setdefault(ANCHORING_SWITCH, 0.0)
-    for name, series in exogenous.items():
-        if not series.per_draw:
-            fixed[name] = series.time_path()
+    fixed = _fixed_params(scenario, compiled, exogenous, uncertainty_draws, own_history)
     return ScenarioDraws(n, fixed, exogenous, design, given, given_index, shocks, settings.seed)
 
 
