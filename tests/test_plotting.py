@@ -167,3 +167,13 @@ def test_fan_charts_on_one_figure_are_fan_charts_byte_for_byte() -> None:
         charts = FanCharts()
         assert {t.name: charts.png(results, t, lang, history) for t in targets} == alone
         assert FanCharts().pngs(results, targets, lang, history) == alone
+
+
+@pytest.mark.parametrize("years", [4, 6, 11, 16, 21])
+def test_fan_chart_year_ticks_are_whole_years(years: int) -> None:
+    values = np.tile(np.linspace(0, 100, 101)[:, None], (1, years))
+    figure = fan_chart(_results(values), _target(year=2014 + years), "en")
+    axes = figure.axes[0]
+    low, high = axes.get_xlim()
+    ticks = [t for t in axes.get_xticks() if low <= t <= high]
+    assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks), ticks

@@ -22,6 +22,7 @@ import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import Bbox
 
 from sim.report.fonts import use_cjk_font
@@ -219,6 +220,7 @@ def _draw_fan_chart(
             )
     axes.set_title(f"{target.label.text(lang)} ({target.unit.text(lang)})")
     axes.set_xlabel(text["year"])
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # years, never 2017.5
     axes.grid(alpha=0.3)
     axes.legend(fontsize="small", loc="upper left")
     _fit_margins(figure, axes)
