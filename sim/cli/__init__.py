@@ -19,6 +19,8 @@ from sim.cli.options import (
     SeedOption,
     WorkersOption,
     claimed_out,
+    echo_report,
+    echo_written,
     executor_from,
     exit_on_error,
     fail,
@@ -58,10 +60,7 @@ def simulate(
 
     with claimed_out(out), exit_on_error():
         report = deterministic_run(scenario, out, lang=lang.value, model=model)
-    typer.echo(report.console)
-    typer.echo("")
-    for path in report.written:
-        typer.echo(f"wrote {path}")
+    echo_report(report.console, report.written)
 
 
 @app.command()
@@ -135,8 +134,7 @@ def sketch(
     except InnosimError as exc:
         raise fail(exc) from None
     typer.echo(f"{model_path}: sketch {'updated' if changed else 'was current'}")
-    for path in written:
-        typer.echo(f"wrote {path}")
+    echo_written(written)
 
 
 @app.command()
@@ -221,10 +219,7 @@ def run(
         )
     typer.echo(report.title)
     typer.echo(report.console)
-    typer.echo(report.track_record)
-    typer.echo("")
-    for path in report.written:
-        typer.echo(f"wrote {path}")
+    echo_report(report.track_record, report.written)
 
 
 @app.command()

@@ -25,10 +25,11 @@ from sim.cli.options import (
     SeedOption,
     WorkersOption,
     claimed_out,
+    echo_report,
     executor_from,
     note,
 )
-from sim.cli.policy_commands import echo_report, option_errors, parse_levers
+from sim.cli.policy_commands import option_errors, parse_levers
 from sim.paths import default_out
 
 

@@ -24,6 +24,7 @@ from sim.cli.options import (
     SeedOption,
     WorkersOption,
     claimed_out,
+    echo_written,
     executor_from,
     exit_on_error,
     note,
@@ -108,8 +109,7 @@ def calibrate(
         )
     for line in report.console:
         typer.echo(line)
-    for path in report.written:
-        typer.echo(f"wrote {path}")
+    echo_written(report.written)
 
 
 def backtest(
@@ -165,8 +165,7 @@ def backtest(
         )
     for line in report.console:
         typer.echo(line)
-    for path in report.written:
-        typer.echo(f"wrote {path}")
+    echo_written(report.written)
 
 
 def register(app: typer.Typer) -> None:

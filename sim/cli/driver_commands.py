@@ -23,8 +23,10 @@ from sim.cli.options import (
     OutOption,
     ScenarioArgument,
     SchedulerOption,
+    SeedOption,
     WorkersOption,
     claimed_out,
+    echo_written,
     executor_from,
     exit_on_error,
     note,
@@ -65,9 +67,7 @@ def sensitivity(
             "1000).",
         ),
     ] = None,
-    seed: Annotated[
-        int | None, typer.Option("--seed", min=0, help="Random seed (default: the scenario's).")
-    ] = None,
+    seed: SeedOption = None,
     top: Annotated[
         int, typer.Option("--top", min=1, help="Parameters shown per chart panel.")
     ] = 10,
@@ -108,8 +108,7 @@ def sensitivity(
     typer.echo("")
     for line in report.notes:
         note(line)
-    for path in report.written:
-        typer.echo(f"wrote {path}")
+    echo_written(report.written)
 
 
 def discover(
@@ -130,9 +129,7 @@ def discover(
         int | None,
         typer.Option("--draws", min=1, help="Monte Carlo draws (default: the scenario's)."),
     ] = None,
-    seed: Annotated[
-        int | None, typer.Option("--seed", min=0, help="Random seed (default: the scenario's).")
-    ] = None,
+    seed: SeedOption = None,
     box: Annotated[
         int | None,
         typer.Option("--box", min=0, help="Choose this box of the trajectory instead."),
@@ -178,8 +175,7 @@ def discover(
     if report.console:
         typer.echo(report.console)
     typer.echo("")
-    for path in report.written:
-        typer.echo(f"wrote {path}")
+    echo_written(report.written)
 
 
 def register(app: typer.Typer) -> None:

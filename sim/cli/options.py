@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -147,3 +147,16 @@ def claimed_out(out: Path) -> Iterator[Path]:
 def note(message: str) -> None:
     """Print ``innosim: note: <message>`` on stderr (a decision or an adjustment made)."""
     typer.echo(f"innosim: note: {message}", err=True)
+
+
+def echo_written(written: Sequence[Path]) -> None:
+    """Print the files a command wrote, one ``wrote PATH`` line each."""
+    for path in written:
+        typer.echo(f"wrote {path}")
+
+
+def echo_report(text: str, written: Sequence[Path]) -> None:
+    """Print a command's answer, a blank line and the files it wrote."""
+    typer.echo(text)
+    typer.echo("")
+    echo_written(written)

@@ -31,6 +31,7 @@ from sim.cli.options import (
     SeedOption,
     WorkersOption,
     claimed_out,
+    echo_report,
     executor_from,
     fail,
     note,
@@ -101,14 +102,6 @@ def parse_share_bounds(values: Sequence[str], option: str) -> float | dict[str, 
             raise _bad(f"expected one number, or NAME=VALUE for each share; got {item!r}", option)
         bounds[name.strip()] = _number(value, f"the bound of '{name.strip()}'", option)
     return bounds
-
-
-def echo_report(text: str, written: Sequence[Path]) -> None:
-    """Print a command's answer and the files it wrote."""
-    typer.echo(text)
-    typer.echo("")
-    for path in written:
-        typer.echo(f"wrote {path}")
 
 
 # --- compare --------------------------------------------------------------------------------
