@@ -12,7 +12,7 @@ The package follows the steps of every command, sample → simulate → analyse 
   importance weighting, sequential Monte Carlo, sensitivity indices, PRIM, forecast scores);
   they never import the runner.
 * ``sim.report``: figures, HTML pages (``templates/*.j2``), the translation catalogue
-  (``translations.yaml``) and the one output writer (``sim.report.writer``).
+  (``translations/*.yaml``) and the one output writer (``sim.report.writer``).
 * ``sim.workflows``: one module per command, the orchestration of those steps.
 * ``sim.cli``: the ``innosim`` command line (flags in, text out), over the workflows.
 * ``sim.vensim``: the only part that reads Vensim files and runs PySD (model catalogue,

@@ -1,4 +1,4 @@
-"""The translation catalogue (``sim/report/translations.yaml``) and the page templates
+"""The translation catalogue (``sim/report/translations/*.yaml``) and the page templates
 (``sim/report/templates``): complete, checked on load, used, and rendered safely."""
 
 from __future__ import annotations
@@ -20,8 +20,12 @@ TEMPLATES = PACKAGE / "report" / "templates"
 
 
 def raw_catalogue() -> dict:
-    source = resources.files("sim.report").joinpath(i18n.CATALOGUE_FILE)
-    return yaml.load(source.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)
+    raw: dict = {}
+    folder = resources.files("sim.report").joinpath(i18n.CATALOGUE_DIR)
+    for source in sorted(folder.iterdir(), key=lambda entry: entry.name):
+        if source.name.endswith(".yaml"):
+            raw.update(yaml.load(source.read_text(encoding="utf-8"), Loader=yaml.BaseLoader))
+    return raw
 
 
 def test_every_entry_has_both_languages() -> None:
@@ -33,7 +37,7 @@ def test_every_entry_has_both_languages() -> None:
             assert set(entry) == {"zh", "en"}, f"{section}.{key}"
             assert entry["zh"].strip() and entry["en"].strip(), f"{section}.{key}"
     checked = i18n.catalogue()  # the loader's own checks (placeholders, types) pass too
-    assert list(checked) == list(raw)
+    assert sorted(checked) == sorted(raw)
     for section, entries in raw.items():
         for lang in ("zh", "en"):
             assert set(checked[section][lang]) == set(entries), (section, lang)

@@ -2,7 +2,7 @@
 
 ``figures`` (fan charts, PNG), ``fonts`` (CJK fonts for figures), ``html`` (page rendering;
 templates in ``templates/*.j2``, one base layout), ``i18n`` (the one translation catalogue,
-``translations.yaml``), ``console`` (terminal tables), one ``*_outputs``/``*_charts`` module
+``translations/*.yaml``), ``console`` (terminal tables), one ``*_outputs``/``*_charts`` module
 per command's content (``run_outputs``, ``policy_outputs``, ``sensitivity_charts``,
 ``prim_charts``, ``calibration_outputs``, ``assessment_outputs``, ``backtest_outputs``),
 ``track_record`` (the backtest beside a run) and ``writer`` (the one output writer: staged,

@@ -13,6 +13,7 @@ import pandas as pd
 import xarray as xr
 
 from sim.report.i18n import text, translations
+from sim.report.quantities import format_number, format_percent
 from sim.results import UNCERTAINTY
 from sim.scenario import Language, Target
 
@@ -38,16 +39,6 @@ def render_page(template: str, lang: Language, **context: object) -> str:
     page's ``title`` and the names its template uses."""
     html_lang = text(lang, "page")["html_lang"]
     return _pages().get_template(template).render(html_lang=html_lang, **context)
-
-
-def format_number(value: float) -> str:
-    magnitude = abs(value)
-    decimals = 0 if magnitude >= 100 else 1 if magnitude >= 10 else 2 if magnitude >= 1 else 3
-    return f"{value:,.{decimals}f}"
-
-
-def format_percent(value: float) -> str:
-    return f"{value * 100:.1f}%"
 
 
 def target_rows(table: pd.DataFrame, targets: Sequence[Target], lang: Language) -> list[dict]:

@@ -1,9 +1,12 @@
 """The words of innosim's reports, charts and console in Chinese and English.
 
-One catalogue, ``translations.yaml`` in this package: sections (a page or a module, e.g.
-``run_report``, ``policy``), then keys, each entry ``{zh: …, en: …}``. It is read once, on
-first use, and checked (``check_catalogue``): every entry has both languages, as non-empty
-text with the same ``{placeholders}`` (the texts are ``str.format`` strings). ``text(lang,
+One catalogue, the YAML files of ``translations/`` in this package, read together: each file
+holds sections (a page or a module, e.g. ``run_report``, ``policy``; usually one, named as the
+file), then keys, each entry ``{zh: …, en: …}``. It is read once, on first use, and checked
+(``check_catalogue``): every entry has both languages, as non-empty text with the same
+``{placeholders}`` (the texts are ``str.format`` strings); no section is given in two files.
+A long text continues on the next lines (a line break is one space, or nothing after a
+backslash). ``text(lang,
 section)`` gives a section's texts in one language; ``translations(section)`` the section in
 both, indexed by language (``translations("policy")["en"]["all"]``).
 """
@@ -24,8 +27,8 @@ from sim.scenario import Language
 
 #: The languages of every entry, in the catalogue's order.
 LANGUAGES: tuple[str, ...] = get_args(Language)
-#: The catalogue's file name in the ``sim.report`` package.
-CATALOGUE_FILE = "translations.yaml"
+#: The catalogue's folder in the ``sim.report`` package: one or more sections per YAML file.
+CATALOGUE_DIR = "translations"
 
 
 class CatalogueError(InnosimError, ValueError):
@@ -41,7 +44,7 @@ class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: 
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 line = key_node.start_mark.line + 1
-                raise CatalogueError(f"{CATALOGUE_FILE}:{line}: key {key!r} given twice")
+                raise CatalogueError(f"{key_node.start_mark.name}:{line}: key {key!r} given twice")
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
@@ -52,7 +55,7 @@ def _placeholders(text: str) -> set[str]:
 
 
 def check_catalogue(
-    raw: object, source: str = CATALOGUE_FILE
+    raw: object, source: str = CATALOGUE_DIR
 ) -> dict[str, dict[str, dict[str, str]]]:
     """The catalogue as ``{section: {language: {key: text}}}``; ``CatalogueError`` naming the
     section and key when an entry lacks a language, has another key than ``zh``/``en``, a
@@ -92,14 +95,30 @@ def check_catalogue(
 @functools.cache
 def catalogue() -> Mapping[str, Mapping[str, Mapping[str, str]]]:
     """The checked catalogue, read once: ``{section: {language: {key: text}}}`` (read-only)."""
-    source = resources.files("sim.report").joinpath(CATALOGUE_FILE)
-    raw = yaml.load(source.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+    folder = resources.files("sim.report").joinpath(CATALOGUE_DIR)
+    checked: dict[str, dict[str, dict[str, str]]] = {}
+    where: dict[str, str] = {}
+    for source in sorted(folder.iterdir(), key=lambda entry: entry.name):
+        if not source.name.endswith(".yaml"):
+            continue
+        name = f"{CATALOGUE_DIR}/{source.name}"
+        loader = _UniqueKeyLoader(source.read_text(encoding="utf-8"))
+        loader.name = name
+        try:
+            raw = loader.get_single_data()
+        finally:
+            loader.dispose()
+        for section, by_language in check_catalogue(raw, name).items():
+            if section in checked:
+                also = where[section]
+                raise CatalogueError(f"{name}: section {section!r} is also given in {also}")
+            checked[section], where[section] = by_language, name
     return MappingProxyType(
         {
             section: MappingProxyType(
                 {lang: MappingProxyType(texts) for lang, texts in by_language.items()}
             )
-            for section, by_language in check_catalogue(raw).items()
+            for section, by_language in checked.items()
         }
     )
 
@@ -109,7 +128,7 @@ def text(lang: Language, section: str) -> Mapping[str, str]:
     section or language."""
     sections = catalogue()
     if section not in sections:
-        raise KeyError(f"no section {section!r} in {CATALOGUE_FILE}; it has {', '.join(sections)}")
+        raise KeyError(f"no section {section!r} in {CATALOGUE_DIR}/; it has {', '.join(sections)}")
     if lang not in LANGUAGES:
         raise KeyError(f"unknown language {lang!r}; expected one of {', '.join(LANGUAGES)}")
     return sections[section][lang]
