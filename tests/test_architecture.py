@@ -111,6 +111,7 @@ FORBIDDEN = {
     "sim.engine": ("sim.workflows", "sim.cli", "sim.report"),
     "sim.workflows": ("sim.cli",),
     "sim.sampling": ("sim.engine", "sim.workflows", "sim.cli", "sim.report", "sim.analysis"),
+    "sim.serve": ("sim.cli",),
 }
 
 
@@ -128,7 +129,13 @@ def test_layers_import_only_below_them(layer: str) -> None:
 
 @pytest.mark.parametrize(
     ("library", "home"),
-    [("pysd", "sim.vensim"), ("typer", "sim.cli"), ("SALib", "sim.analysis")],
+    [
+        ("pysd", "sim.vensim"),
+        ("typer", "sim.cli"),
+        ("SALib", "sim.analysis"),
+        ("panel", "sim.serve"),
+        ("bokeh", "sim.serve"),
+    ],
 )
 def test_libraries_stay_in_their_layer(library: str, home: str) -> None:
     users = [
@@ -141,3 +148,17 @@ def test_libraries_stay_in_their_layer(library: str, home: str) -> None:
     ]
     assert users, f"nothing imports {library}"
     assert [m for m in users if not (m == home or m.startswith(f"{home}."))] == []
+
+
+def test_only_the_command_line_imports_the_live_page() -> None:
+    """``sim.serve`` (the live planner page) sits on top: only ``sim.cli`` imports it."""
+    users = [
+        module
+        for module in MODULES
+        if not (module == "sim.serve" or module.startswith(("sim.serve.", "sim.cli")))
+        and any(
+            target == "sim.serve" or target.startswith("sim.serve.")
+            for target in _sim_imports(module, top_level_only=False)
+        )
+    ]
+    assert users == []

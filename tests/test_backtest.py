@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from sim.cli.data_commands import register
 from sim.engine.ensemble import run_ensemble
 from sim.paths import REPO_ROOT
+from sim.report.columns import csv_header
 from sim.results import at_year
 from sim.sampling import sample
 from sim.scenario import load_scenario
@@ -64,17 +65,17 @@ def single(synthetic, tmp_path_factory) -> Path:
 
 def test_scores_only_the_rows_after_the_origin(single):
     table = pd.read_csv(single / "backtest.csv")
-    assert list(table.columns) == BACKTEST_COLUMNS
+    assert list(table.columns) == csv_header(BACKTEST_COLUMNS)
     assert len(table) == len(OBSERVED) * 2  # 2022 and 2024
     assert (table["origin"] == 2020).all() and (table["year"] > 2020).all()
-    numeric = table.drop(columns=["variable", "inside_50", "inside_90"])
+    numeric = table.drop(columns=["variable", "units", "inside_50", "inside_90"])
     assert np.isfinite(numeric.to_numpy(dtype=float)).all()
-    assert table["quantile"].between(0, 1).all() and (table["crps"] >= 0).all()
+    assert table["quantile [fraction]"].between(0, 1).all() and (table["crps"] >= 0).all()
     assert (table["p05"] <= table["median"]).all() and (table["median"] <= table["p95"]).all()
     assert set(table["inside_50"]) <= {True, False} and set(table["inside_90"]) <= {True, False}
     # inside the 50 % band implies inside the 90 % band
     assert not (table["inside_50"] & ~table["inside_90"]).any()
-    assert table["crps_relative"].to_numpy() == pytest.approx(
+    assert table["crps_relative [fraction]"].to_numpy() == pytest.approx(
         table["crps"].to_numpy() / table["observed"].abs().to_numpy()
     )
 
@@ -97,6 +98,7 @@ def test_writes_every_output(single):
     assert json.loads((single / "provenance.json").read_text(encoding="utf-8")) == provenance
     assert {path.name for path in single.iterdir() if not path.name.startswith("backtest_")} == {
         "backtest.csv",
+        "backtest.xlsx",
         "backtest.json",
         "backtest.html",
         "coverage.csv",
@@ -274,7 +276,7 @@ def test_shipped_data_at_origin_2015(real_model, tmp_path):
     rows = pd.concat([pd.read_csv(path, comment="#") for path in files])
     expected = rows[(rows["year"] > 2015) & (rows["variable"] != "Coal Output")]
     assert len(table) == len(expected) and (table["year"] > 2015).all()
-    numeric = table[["observed", "median", "p05", "p95", "quantile", "crps"]]
+    numeric = table[["observed", "median", "p05", "p95", "quantile [fraction]", "crps"]]
     assert np.isfinite(numeric.to_numpy(dtype=float)).all()
 
 

@@ -14,6 +14,7 @@ import xarray as xr
 from typer.testing import CliRunner
 
 from sim.cli import assessment_commands, data_commands
+from sim.report.columns import csv_header
 from sim.scenario import load_scenario
 from sim.workflows.assess import ASSESS_COLUMNS
 from sim.workflows.calibrate import synthetic_observations
@@ -63,7 +64,9 @@ def test_calibrate_writes_every_output(observed, tmp_path):
     parameters = pd.read_csv(out / "parameters.csv")
     assert len(parameters) == 4 and parameters["hellinger"].is_monotonic_decreasing
     targets = pd.read_csv(out / "targets.csv")
-    assert {"prior_probability", "calibrated_probability"} <= set(targets.columns)
+    assert {"prior_probability [fraction]", "calibrated_probability [fraction]"} <= set(
+        targets.columns
+    )
     assert len(list(out.glob("fit_*.png"))) == 3 and (out / "parameters.png").is_file()
     assert {path.name for path in out.iterdir() if not path.name.startswith("fit_")} == {
         "posterior.nc",
@@ -72,6 +75,8 @@ def test_calibrate_writes_every_output(observed, tmp_path):
         "targets.csv",
         "pairs.csv",
         "misfits.csv",
+        "calibrate.xlsx",
+        "calibrate.html",
         "provenance.json",
     }
     record = json.loads((out / "provenance.json").read_text(encoding="utf-8"))
@@ -141,27 +146,30 @@ def test_assess_writes_every_output(observed, tmp_path):
     assert result.exit_code == 0, result.output
     assert "进度" in result.stdout  # Chinese headers by default
     table = pd.read_csv(out / "assess.csv")
-    assert list(table.columns) == ASSESS_COLUMNS and len(table) == 2
+    assert list(table.columns) == csv_header(ASSESS_COLUMNS) and len(table) == 2
     assert set(table["status"]) <= {"on_track", "at_risk", "off_track", "no_data"}
-    assert table["probability"].between(0, 1).all()
+    assert table["probability [fraction]"].between(0, 1).all()
     html = (out / "assess.html").read_text(encoding="utf-8")
     assert 'lang="zh-CN"' in html and "data:image/png;base64," in html and "SYNTHETIC" in html
     assert len(list(out.glob("assess_*.png"))) == 2
     names = {path.name for path in out.iterdir()}
-    assert {"assess.csv", "assess.html", "misfits.csv", "provenance.json"} <= names
-    assert len(names) == 6  # and the two charts
+    assert {"assess.csv", "assess.xlsx", "assess.html", "misfits.csv", "provenance.json"} <= names
+    assert len(names) == 7  # and the two charts
     record = json.loads((out / "provenance.json").read_text(encoding="utf-8"))
     assert record["command"] == "innosim assess" and record["observed"] == observed.name
     assert record["draws"] == 300 and record["as_of"] == 2022 and record["scenario_sha256"]
     assert record["lever"] == "Fiscal Innovation Share Floor"
     searched = table[table["lever_status"].notna()]
     assert set(searched["lever_status"]) <= {"already", "found", "unreachable"}
-    for row in searched.itertuples():
-        if row.lever_status == "unreachable":
-            assert pd.isna(row.lever_value)
+    for _, row in searched.iterrows():
+        if row["lever_status"] == "unreachable":
+            assert pd.isna(row["lever_value"])
         else:
-            assert row.lever_probability >= 0.8
-            assert row.lever_prob_low <= row.lever_probability <= row.lever_prob_high
+            probability = row["lever_probability [fraction]"]
+            assert probability >= 0.8
+            assert (
+                row["lever_prob_low [fraction]"] <= probability <= row["lever_prob_high [fraction]"]
+            )
 
 
 def _bad_csv(tmp_path: Path, row: str) -> Path:

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from sim.analysis import TARGET_COLUMNS
 from sim.cli import app
+from sim.report.columns import csv_header
 
 runner = CliRunner()
 
@@ -22,20 +23,18 @@ def test_run_writes_every_output(tmp_path: Path, real_model: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "High-tech enterprises" in result.stdout
     table = pd.read_csv(out / "targets.csv")
-    assert list(table.columns) == TARGET_COLUMNS
-    assert table["probability"].between(0, 1).all()
-    assert (table["prob_low"] <= table["probability"]).all()
-    assert (table["probability"] <= table["prob_high"]).all()
+    assert list(table.columns) == csv_header(TARGET_COLUMNS)
+    assert table["probability [fraction]"].between(0, 1).all()
+    assert (table["prob_low [fraction]"] <= table["probability [fraction]"]).all()
+    assert (table["probability [fraction]"] <= table["prob_high [fraction]"]).all()
     fans = sorted(f"fan_{name}.png" for name in table["target"])
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["ensemble.nc", "targets.csv", "report.html", "provenance.json", *fans]
+        ["ensemble.nc", "targets.csv", "run.xlsx", "report.html", "provenance.json", *fans]
     )
+    written = ["ensemble.nc", "targets.csv", "run.xlsx", "report.html", "provenance.json", *fans]
     assert [
-        line.removeprefix("wrote ") for line in result.stdout.splitlines()[-len(fans) - 4 :]
-    ] == [
-        str(out / name)
-        for name in sorted(["ensemble.nc", "targets.csv", "report.html", "provenance.json", *fans])
-    ]
+        line.removeprefix("wrote ") for line in result.stdout.splitlines()[-len(written) :]
+    ] == [str(out / name) for name in sorted(written)]
     html = (out / "report.html").read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and "data:image/png;base64," in html
     assert not list(tmp_path.glob(".*.tmp")), "staging directory left behind"
@@ -131,3 +130,25 @@ def test_full_disk_while_streaming_the_netcdf(
     result = runner.invoke(app, ["run", "--draws", "16", "--out", str(out)])
     assert result.exit_code == 2 and "ensemble.nc: NetCDF: HDF error" in result.stderr
     assert not out.exists()
+
+
+def test_run_in_english_opens_with_the_brief_and_no_search_skips_the_levers(
+    tmp_path: Path, real_model: Path
+) -> None:
+    from sim.paths import DEFAULT_SCENARIO_PATH
+    from sim.report.i18n import text
+    from sim.scenario import load_scenario
+
+    out = tmp_path / "en"
+    result = runner.invoke(
+        app, ["run", "--draws", "40", "--seed", "3", "--lang", "en", "--no-search", "--out",
+              str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    html = (out / "report.html").read_text(encoding="utf-8")
+    words = text("en", "brief")
+    brief = html[html.index(f"<h2>{words['heading']}</h2>") : html.index("</section>")]
+    for target in load_scenario(DEFAULT_SCENARIO_PATH).targets:
+        assert target.label.en.replace("&", "&amp;") in brief
+    assert words["search_skipped"] in brief and "R² = " in brief
+    assert "@font-face" in html  # the English page still quotes Chinese sources

@@ -246,6 +246,32 @@ def test_full_disk_while_writing_a_figure_keeps_the_old_outputs(
     assert _leftovers(tmp_path) == []
 
 
+def test_full_disk_while_writing_the_workbook_keeps_the_old_outputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workbook is written last of the tables (after sweep.csv is staged): a full disk
+    there leaves the old outputs as they were and nothing half-written."""
+    import sim.report.workbook as workbook
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "sweep.csv").write_text("old", encoding="utf-8")
+
+    def full(self: object, path: str | Path) -> None:
+        Path(path).write_bytes(b"PK half a workbook")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(workbook.Workbook, "save", full)
+    result = _run(*_command("sweep", _scenario(tmp_path), str(out)), "--draws", 16)
+    assert result.exit_code == 2, result.output
+    assert "writing the outputs failed: No space left on device; nothing was written" in (
+        result.stderr
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["sweep.csv"]
+    assert (out / "sweep.csv").read_text(encoding="utf-8") == "old"
+    assert _leftovers(tmp_path) == []
+
+
 # --- killed runs and their staging directories ----------------------------------------------
 
 HOLD = textwrap.dedent(

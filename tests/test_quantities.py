@@ -36,6 +36,11 @@ def test_unit_text(units: str, zh: str, en: str) -> None:
         (10, "CNY100M", {}, "10.0 CNY 100M"),
         (1369.2, "Firm", {}, "1,369 firms"),
         (math.nan, "Firm", {}, "–"),
+        (0.0, "CNY100M", {}, "0 CNY 100M"),
+        (0.001, "1/Year", {}, "0.1 %/yr"),
+        (0.001, "1/Year", {"change": True}, "+0.1 pp/yr"),
+        (2020.0, "Year", {}, "2020"),
+        (8.0, "Year", {}, "8.00 yr"),
     ],
 )
 def test_format_quantity(value: float, units: str, kwargs: dict, expected: str) -> None:
@@ -51,3 +56,4 @@ def test_format_number_keeps_small_values_readable() -> None:
     assert format_number(0.0045) == "0.0045"
     assert format_number(31.42) == "31.4"
     assert format_number(-1234.5) == "-1,234"
+    assert format_number(0.0) == "0"

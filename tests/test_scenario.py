@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from sim.errors import ScenarioError
 from sim.paths import DEFAULT_SCENARIO_PATH, REPO_ROOT, SCENARIO_DIR
@@ -95,7 +96,8 @@ def test_baseline_targets_match_the_plan() -> None:
 
 
 def test_baseline_variables_exist_in_the_model(real_model: Path) -> None:
-    assert len(load_targets(DEFAULT_SCENARIO_PATH, model=real_model)) == 13
+    written = _declared_targets(DEFAULT_SCENARIO_PATH)
+    assert [t.name for t in load_targets(DEFAULT_SCENARIO_PATH, model=real_model)] == written
 
 
 def test_unknown_variable_suggests_a_close_match(tmp_path: Path) -> None:
@@ -180,12 +182,64 @@ def test_target_is_immutable() -> None:
 VARIANTS = sorted(SCENARIO_DIR.glob("*.yaml"))
 
 
-@pytest.mark.parametrize("path", VARIANTS, ids=lambda p: p.name)
-def test_every_scenario_loads(path: Path, real_model: Path) -> None:
-    scenario = load_scenario(path, model=real_model)
+def _declared_targets(path: Path) -> list[str]:
+    """The target ids written in ``path`` and the files it extends, read from the YAML itself
+    (a child's target of a parent's id replaces it in place, a new one comes last)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    parent = data.get("extends")
+    names = _declared_targets((path.parent / parent).resolve()) if parent else []
+    for target in data.get("targets") or []:
+        if target["name"] not in names:
+            names.append(target["name"])
+    return names
+
+
+def check_scenario_file(path: Path, model: Path) -> None:
+    """What every file in scenarios/ must be, whatever it contains: it loads against the model
+    with a title and a description, its targets are the ones its files declare, each on an
+    output of the model within the model's horizon, and its constraints hold."""
+    scenario = load_scenario(path, model=model)
+    info = model_info(model)
     assert scenario.title is not None and scenario.description is not None
     assert scenario.chain[-1] == path
-    assert len(scenario.targets) == 13
+    assert [t.name for t in scenario.targets] == _declared_targets(path)
+    for target in scenario.targets:
+        assert info.kind(target.variable) not in ("lookup", "control"), target.name
+        assert info.initial_time <= target.year <= info.final_time, target.name
+    for constraint in scenario.constraints:
+        total = sum(
+            scenario.levers[n].value if n in scenario.levers else info.defaults[n]
+            for n in constraint.sum
+        )
+        assert total == pytest.approx(constraint.equals, abs=constraint.tolerance)
+
+
+@pytest.mark.parametrize("path", VARIANTS, ids=lambda p: p.name)
+def test_every_scenario_loads(path: Path, real_model: Path) -> None:
+    check_scenario_file(path, real_model)
+
+
+def test_a_scenario_of_ones_own_with_another_target_passes_the_checks(
+    tmp_path: Path, real_model: Path
+) -> None:
+    # scenarios/README.md: a file of one's own beside the others, here with one more target
+    # than the baseline; the checks of every scenario file must hold for it too
+    own = tmp_path / "scenarios" / "my_city_variant.yaml"
+    own.parent.mkdir()
+    own.write_text(
+        f"extends: {DEFAULT_SCENARIO_PATH}\n"
+        "title: {zh: 我的情景, en: My variant}\n"
+        "description: {zh: 多一个目标, en: One more target}\n"
+        "levers:\n  Fiscal Innovation Share Floor: {value: 3%, source: test}\n"
+        "targets:\n" + GOOD_TARGET.replace("hte_2025", "hte_2024").replace("2025", "2024"),
+        encoding="utf-8",
+    )
+    for path in [*VARIANTS, own]:
+        check_scenario_file(path, real_model)
+    baseline = load_scenario(DEFAULT_SCENARIO_PATH, model=real_model)
+    mine = load_scenario(own, model=real_model)
+    assert len(mine.targets) == len(baseline.targets) + 1
+    assert mine.levers["Fiscal Innovation Share Floor"].value == 0.03
 
 
 def test_baseline_contents(real_model: Path) -> None:
@@ -221,14 +275,6 @@ def test_baseline_contents(real_model: Path) -> None:
 
 def test_constraints_hold(real_model: Path) -> None:
     info = model_info(real_model)
-    for path in VARIANTS:
-        scenario = load_scenario(path, model=real_model)
-        for constraint in scenario.constraints:
-            total = sum(
-                scenario.levers[n].value if n in scenario.levers else info.defaults[n]
-                for n in constraint.sum
-            )
-            assert total == pytest.approx(constraint.equals, abs=constraint.tolerance)
     shares = [n for n in info.docs if n.endswith("Allocation Share")]
     baseline = load_scenario(DEFAULT_SCENARIO_PATH, model=real_model)
     assert sorted(baseline.constraints[0].sum) == sorted(shares) and len(shares) == 8

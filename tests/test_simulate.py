@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from sim.report.columns import read_table
 from sim.report.console import display_width, format_table
 from sim.scenario import load_targets
 from sim.workflows import simulate as sm
@@ -65,15 +66,21 @@ def test_deterministic_run_writes_csv_png_and_provenance(
 ) -> None:
     out = tmp_path / "out"
     report = sm.deterministic_run(tiny_targets, out, lang="en", model=tiny_model)
-    assert [p.name for p in report.written] == ["provenance.json", "simulate.csv", "simulate.png"]
+    assert [p.name for p in report.written] == [
+        "provenance.json",
+        "simulate.csv",
+        "simulate.png",
+        "simulate.xlsx",
+    ]
     assert sorted(p.name for p in out.iterdir()) == [p.name for p in report.written]
     assert report.console == format_table(report.table)
     assert list(report.table.columns)[:2] == ["Indicator", "Unit"]
     # simulate.csv: the year as the first column, six significant digits
     text = (out / "simulate.csv").read_text(encoding="utf-8")
-    assert text == report.results.to_csv(float_format="%.6g")
-    assert text.splitlines()[0] == "year,High Tech Enterprises,RD Intensity,HTE Exits"
-    frame = pd.read_csv(out / "simulate.csv", index_col="year")
+    header = "year,High Tech Enterprises [Firm],RD Intensity [Dmnl],HTE Exits [Firm/Year]"
+    written = report.results.to_csv(float_format="%.6g").splitlines()
+    assert text.splitlines() == [header, *written[1:]]  # numbers as written, units in the header
+    frame = read_table(out / "simulate.csv").set_index("year")
     assert list(frame.index) == list(range(2015, 2036))
     provenance = json.loads((out / "provenance.json").read_text(encoding="utf-8"))
     assert provenance["command"] == "innosim simulate"

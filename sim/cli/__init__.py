@@ -186,9 +186,18 @@ def run(
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,
     model: ModelOption = None,
+    search: Annotated[
+        bool,
+        typer.Option(
+            "--search/--no-search",
+            help="Search the plan's main levers for the brief's 'what it would take' "
+            "(3-4 s at the default draws); --no-search skips it.",
+        ),
+    ] = True,
 ) -> None:
     """Monte Carlo run of a scenario: how likely is each target? Writes ensemble.nc,
-    targets.csv, a fan chart per target, report.html and provenance.json."""
+    targets.csv, a fan chart per target, report.html (opening with a one-page brief) and
+    provenance.json."""
     from sim.workflows.run import run_scenario
 
     target_dir = out if out is not None else Path("out") / scenario.stem
@@ -216,6 +225,7 @@ def run(
             model=model,
             progress=progress,
             note=note,
+            search=search,
         )
     typer.echo(report.title)
     typer.echo(report.console)
@@ -254,6 +264,14 @@ def _register_commands() -> None:
 
     for module in (policy_commands, driver_commands, data_commands, assessment_commands):
         module.register(app)
+
+    from sim.cli import serve_command  # innosim serve: the live planner page
+
+    serve_command.register(app)
+
+    from sim.cli import catalogue_commands  # innosim levers / targets: the names to use
+
+    catalogue_commands.register(app)
 
 
 _register_commands()

@@ -51,7 +51,8 @@ def assess(
             "--lever",
             help="Lever to search: NAME (from its setting to the upper end of its plausible "
             "policy range, the Vensim range stated in the model) or NAME=LO:HI (from LO "
-            "towards HI, inside that range). Default: Fiscal Innovation Share Floor.",
+            "towards HI, inside that range); NAME is the Vensim name or Chinese label, values "
+            "may be percentages (2%:5%). Default: Fiscal Innovation Share Floor.",
         ),
     ] = None,
     draws: DrawsOption = None,
@@ -69,7 +70,7 @@ def assess(
     assess.csv, assess.html and a chart per target."""
     from sim.workflows.assess import run_assessment
 
-    search = parse_levers([lever], points=False)[0] if lever is not None else None
+    search = parse_levers([lever], points=False, model=model)[0] if lever is not None else None
     runner = executor_from(executor, workers, scheduler)
     target_dir = out if out is not None else default_out("assess", scenario)
     with claimed_out(target_dir), option_errors():

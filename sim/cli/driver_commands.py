@@ -30,6 +30,7 @@ from sim.cli.options import (
     executor_from,
     exit_on_error,
     note,
+    target_options,
 )
 from sim.paths import default_out
 
@@ -113,7 +114,12 @@ def sensitivity(
 
 def discover(
     target: Annotated[
-        str, typer.Option("--target", help="Name of the target (as in the scenario file).")
+        str,
+        typer.Option(
+            "--target",
+            help="The target by id, model variable or Chinese or English label "
+            "(`innosim targets` lists them).",
+        ),
     ],
     scenario: ScenarioArgument = DEFAULT_SCENARIO,
     missed: Annotated[
@@ -149,6 +155,7 @@ def discover(
 
     if threshold <= 0:
         raise typer.BadParameter("must lie in (0, 1]", param_hint="--threshold")
+    target = target_options(scenario, [target], allow_all=False)[0]
     runner = executor_from(executor, workers, scheduler)
     target_dir = out if out is not None else default_out("discover", scenario)
     with claimed_out(target_dir), exit_on_error():

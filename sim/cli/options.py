@@ -113,6 +113,27 @@ OutOption = Annotated[
 ]
 
 
+def target_options(
+    scenario: Path, texts: Sequence[str], option: str = "--target", *, allow_all: bool = True
+) -> list[str]:
+    """The target ids that ``--target`` values name in ``scenario``: an id, the model
+    variable, or the Chinese or English label (``sim.scenario.names.target_ids``); ``all``
+    where ``allow_all``. An ambiguous or unknown name exits 2 naming ``option`` (with the
+    candidates or close matches); an unreadable scenario exits 2 as every command does."""
+    from sim.analysis.paired_difference import ALL_TARGETS
+    from sim.scenario.names import target_ids
+    from sim.vensim.catalogue import UnresolvedName
+
+    if not texts:
+        return []
+    try:
+        return target_ids(scenario, texts, (ALL_TARGETS,) if allow_all else ())
+    except UnresolvedName as exc:
+        raise typer.BadParameter(exc.message, param_hint=option) from None
+    except InnosimError as exc:
+        raise fail(exc) from None
+
+
 def fail(exc: InnosimError) -> typer.Exit:
     """Print ``exc`` on stderr and return the exit (code 2) to raise."""
     typer.echo(f"innosim: error: {exc}", err=True)

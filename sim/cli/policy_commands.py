@@ -35,6 +35,7 @@ from sim.cli.options import (
     executor_from,
     fail,
     note,
+    target_options,
 )
 from sim.errors import InnosimError
 from sim.paths import default_out
@@ -70,27 +71,54 @@ def option_errors() -> Iterator[None]:
         raise fail(exc) from None
 
 
-def parse_levers(texts: Sequence[str], *, points: bool) -> list[LeverRange]:
-    """``--lever`` values as ``LeverRange``s (``sim.scenario.levers.parse_lever_range``; a
-    bad one exits 2 naming ``--lever``)."""
+def parse_levers(
+    texts: Sequence[str], *, points: bool, model: Path | None = None
+) -> list[LeverRange]:
+    """``--lever`` values as ``LeverRange``s (``sim.scenario.levers.parse_lever_range``: the
+    Vensim name in any case or spacing or the Chinese label, values as numbers or percentages;
+    a bad one exits 2 naming ``--lever``)."""
     from sim.scenario.levers import parse_lever_range
 
     with option_errors():
-        return [parse_lever_range(text, points=points) for text in texts]
+        return [parse_lever_range(text, points=points, model=model) for text in texts]
+
+
+def parse_rebalance(texts: Sequence[str] | None, model: Path | None = None) -> list[str]:
+    """``--rebalance`` values: ``proportional`` or a constant by its Vensim name (any case or
+    spacing) or Chinese label, given back as the Vensim name (exit 2 naming the option)."""
+    from sim.scenario.levers import PROPORTIONAL, lever_name
+
+    with option_errors():
+        return [
+            text if text.strip() == PROPORTIONAL else lever_name(text, model, "--rebalance")
+            for text in texts or []
+        ]
 
 
 def _number(text: str, what: str, option: str) -> float:
+    from sim.scenario.fields import percent_value
+
+    fraction = percent_value(text)
+    if fraction is not None:
+        return fraction
     try:
         value = float(text)
     except ValueError:
-        raise _bad(f"{what} must be a number; got {text!r}", option) from None
+        raise _bad(
+            f"{what} must be a number (or a percentage, e.g. 5%); got {text!r}", option
+        ) from None
     if not math.isfinite(value):
         raise _bad(f"{what} must be finite; got {text!r}", option)
     return value
 
 
-def parse_share_bounds(values: Sequence[str], option: str) -> float | dict[str, float] | None:
-    """``--min-share``/``--max-share``: one number for every share, or ``NAME=VALUE`` items."""
+def parse_share_bounds(
+    values: Sequence[str], option: str, model: Path | None = None
+) -> float | dict[str, float] | None:
+    """``--min-share``/``--max-share``: one number for every share, or ``NAME=VALUE`` items
+    (NAME as for ``--lever``; a value as a fraction or a percentage, ``0.05`` or ``5%``)."""
+    from sim.scenario.levers import lever_name
+
     if not values:
         return None
     if len(values) == 1 and "=" not in values[0]:
@@ -100,7 +128,9 @@ def parse_share_bounds(values: Sequence[str], option: str) -> float | dict[str, 
         name, sep, value = item.rpartition("=")
         if not sep or not name.strip():
             raise _bad(f"expected one number, or NAME=VALUE for each share; got {item!r}", option)
-        bounds[name.strip()] = _number(value, f"the bound of '{name.strip()}'", option)
+        with option_errors():
+            canonical = lever_name(name.strip(), model, option)
+        bounds[canonical] = _number(value, f"the bound of '{name.strip()}'", option)
     return bounds
 
 
@@ -155,14 +185,19 @@ def sweep(
         list[str] | None,
         typer.Option(
             "--lever",
-            help="NAME=START:STOP:N (a constant of the model, N points); give it once for "
-            "curves, twice for heat maps.",
+            help="NAME=START:STOP:N (a constant of the model by its Vensim name or Chinese "
+            "label, N points; shares as 0.03 or 3%); give it once for curves, twice for heat "
+            "maps. `innosim levers` lists them.",
         ),
     ] = None,
     rebalance: RebalanceOption = None,
     target: Annotated[
         list[str] | None,
-        typer.Option("--target", help="Chart only these targets ('all': every target at once)."),
+        typer.Option(
+            "--target",
+            help="Chart only these targets, by id, variable or label ('all': every target at "
+            "once; `innosim targets` lists them).",
+        ),
     ] = None,
     draws: DrawsOption = None,
     seed: SeedOption = None,
@@ -181,7 +216,9 @@ def sweep(
         raise _bad("give --lever NAME=START:STOP:N once or twice", "--lever")
     if len(lever) > 2:
         raise _bad(f"one or two levers can be swept; got {len(lever)}", "--lever")
-    ranges = parse_levers(lever, points=True)
+    ranges = parse_levers(lever, points=True, model=model)
+    members = parse_rebalance(rebalance, model)
+    targets = target_options(scenario, target or [])
     runner = executor_from(executor, workers, scheduler)
     target_dir = out if out is not None else default_out("sweep", scenario)
     with claimed_out(target_dir), option_errors():
@@ -189,8 +226,8 @@ def sweep(
             scenario,
             ranges,
             target_dir,
-            rebalance=rebalance or [],
-            targets=target or [],
+            rebalance=members,
+            targets=targets,
             draws=draws,
             seed=seed,
             lang=lang.value,
@@ -214,7 +251,8 @@ def solve(
         str | None,
         typer.Option(
             "--target",
-            help="Target name, or 'all' (every target met in the same draw; the default of "
+            help="Target by id, model variable or Chinese or English label (`innosim targets` "
+            "lists them), or 'all' (every target met in the same draw; the default of "
             "--budget).",
         ),
     ] = None,
@@ -226,9 +264,9 @@ def solve(
         str | None,
         typer.Option(
             "--lever",
-            help="NAME or NAME=LO:HI: the constant to solve for. The search stays in its "
-            "plausible policy range, the Vensim range stated in the model (the default); "
-            "LO:HI must lie inside it.",
+            help="NAME or NAME=LO:HI: the constant to solve for (Vensim name or Chinese label; "
+            "shares as 0.03 or 3%). The search stays in its plausible policy range, the Vensim "
+            "range stated in the model (the default); LO:HI must lie inside it.",
         ),
     ] = None,
     rebalance: RebalanceOption = None,
@@ -317,8 +355,8 @@ def solve(
         _only("--rebalance", bool(rebalance), "a lever search (without --budget)")
         if objective is not None and target is not None:
             raise _bad("give either --target or --objective with --budget", "--objective")
-        lower = parse_share_bounds(min_share or [], "--min-share")
-        upper = parse_share_bounds(max_share or [], "--max-share")
+        lower = parse_share_bounds(min_share or [], "--min-share", model)
+        upper = parse_share_bounds(max_share or [], "--max-share", model)
         question = BudgetQuestion(
             constraint=constraint,
             objective=objective,
@@ -341,7 +379,10 @@ def solve(
             raise _bad("the target is required (a target name or 'all')", "--target")
         if prob is None:
             raise _bad("the required probability is required, e.g. --prob 0.8", "--prob")
-        ranges = parse_levers([lever], points=False)
+        ranges = parse_levers([lever], points=False, model=model)
+    if target is not None:
+        target = target_options(scenario, [target])[0]
+    members = parse_rebalance(rebalance, model)
     runner = executor_from(executor, workers, scheduler)
     target_dir = out if out is not None else default_out("budget" if budget else "solve", scenario)
     with claimed_out(target_dir), option_errors():
@@ -351,7 +392,7 @@ def solve(
             target=target,
             level=prob,
             lever=ranges[0] if ranges else None,
-            rebalance=rebalance or [],
+            rebalance=members,
             grid_points=grid,
             budget=question,
             draws=draws,

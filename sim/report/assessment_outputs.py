@@ -16,6 +16,7 @@ from sim.analysis.plan_tracking import AT_RISK_MARGIN, plan_path
 from sim.report.fonts import use_cjk_font
 from sim.report.html import format_number, format_percent, render_page
 from sim.report.i18n import translations
+from sim.report.quantities import format_quantity
 from sim.results import variable
 from sim.scenario import Language, Target
 
@@ -113,29 +114,82 @@ def _display(value: float, target: Target) -> str:
     return format_number(float(value) * target.scale)
 
 
-def lever_text(record: Mapping[str, object], lang: Language) -> str:
-    """The lever column of a row: already / ≥ value (P …) / not within high / —."""
+def _lever_value(value: float, units: str, lang: Language) -> str:
+    """A lever setting as a person reads it (a share as a percentage; ``units`` ``""``:
+    unknown, the number as it is)."""
+    if not units:
+        return f"{value:.4g}"
+    return format_quantity(value, units, lang)
+
+
+def lever_text(record: Mapping[str, object], lang: Language, units: str = "") -> str:
+    """The lever column of a row: already / ≥ value (P …) / not within high / —; the
+    lever's values in its Vensim ``units`` (a share as a percentage)."""
     text = TEXT[lang]
     status = record.get("lever_status") or ""
     if status == "already":
         return text["already"]
     if status == "unreachable":
-        return text["unreachable"].format(high=f"{record.get('lever_high', ''):g}")
+        high = float(record.get("lever_high", math.nan))  # type: ignore[arg-type]
+        return text["unreachable"].format(high=_lever_value(high, units, lang))
     if status == "found":
         key = (
             "found" if float(record["lever_value"]) >= float(record["lever_from"]) else "found_down"
         )
         return text[key].format(
-            value=f"{float(record['lever_value']):.4g}",
+            value=_lever_value(float(record["lever_value"]), units, lang),
             probability=format_percent(float(record["lever_probability"])),
         )
     return "—"
 
 
+#: The statuses of a target as of the assessment, in the order the answer counts them.
+STATUSES = ("on_track", "at_risk", "off_track", "no_data")
+
+
+def assessment_answer(
+    table: pd.DataFrame, lang: Language, as_of: int, goal: float, lever: str = ""
+) -> list[str]:
+    """The assessment's verdict in sentences: how many targets are on track, at risk, off
+    track or without data as of ``as_of``; how many have a probability of at least ``goal``
+    given the data (and the prior's count); and, when a ``lever`` was searched, for how many
+    of the others a change of it restores ``goal`` within the searched range."""
+    text = TEXT[lang]
+    counts = table["status"].value_counts()
+    parts = [
+        text[f"count_{status}"].format(n=int(counts.get(status, 0)))
+        for status in STATUSES
+        if counts.get(status, 0) or status != "no_data"
+    ]
+    n = len(table)
+    likely = int((table["probability"] >= goal).sum())
+    prior = int((table["prior_probability"] >= goal).sum())
+    goal_text = format_percent(goal, 0)
+    lines = [
+        text["answer_status"].format(as_of=as_of, n=n, counts=text["list_separator"].join(parts)),
+        text["answer_likely"].format(likely=likely, n=n, goal=goal_text, prior=prior),
+    ]
+    if lever and "lever_status" in table:
+        below = table[table["lever_status"].isin(["found", "unreachable"])]
+        if len(below):
+            found = int((below["lever_status"] == "found").sum())
+            lines.append(
+                text["answer_lever"].format(
+                    lever=lever, found=found, below=len(below), goal=goal_text
+                )
+            )
+    return lines
+
+
 def assessment_rows(
-    table: pd.DataFrame, targets: Sequence[Target], lang: Language, lever_high: float | None
+    table: pd.DataFrame,
+    targets: Sequence[Target],
+    lang: Language,
+    lever_high: float | None,
+    lever_units: str = "",
 ) -> list[dict[str, str]]:
-    """The assessment table as display text (scaled values, percentages, status words)."""
+    """The assessment table as display text (scaled values, percentages, status words; the
+    lever's values in its Vensim ``lever_units``)."""
     text = TEXT[lang]
     by_name = {target.name: target for target in targets}
     rows = []
@@ -164,7 +218,11 @@ def assessment_rows(
                 "probability": f"{format_percent(record['probability'])} "
                 f"({format_percent(record['prob_low'])}–{format_percent(record['prob_high'])})",
                 "growth": "—" if math.isnan(growth) else f"{growth * 100:+.1f}%",
-                "lever": lever_text(record | {"lever_high": lever_high or math.nan}, lang),
+                "lever": lever_text(
+                    record | {"lever_high": math.nan if lever_high is None else lever_high},
+                    lang,
+                    lever_units,
+                ),
             }
         )
     return rows
@@ -177,10 +235,11 @@ def console_rows(
     lever: str,
     goal: float,
     lever_high: float | None,
+    lever_units: str = "",
 ) -> pd.DataFrame:
     """The assessment table for the terminal, headers in ``lang``."""
     text = TEXT[lang]
-    rows = pd.DataFrame(assessment_rows(table, targets, lang, lever_high))
+    rows = pd.DataFrame(assessment_rows(table, targets, lang, lever_high, lever_units))
     headers = {
         "indicator": text["indicator"],
         "target": text["target"],
@@ -209,7 +268,8 @@ def render_assessment(
 
     ``title_context`` has ``scenario``, ``as_of``, ``plan_start``, ``method``, ``ess``,
     ``draws``, ``seed``, ``goal``, ``track_record`` (the sentence on the model's backtest) and
-    (if a lever was searched) ``lever``, ``low``, ``high``.
+    (if a lever was searched) ``lever``, ``low``, ``high`` and ``lever_units``. The page opens
+    with the verdict (``assessment_answer``).
     """
     t = TEXT[lang]
     c = dict(title_context)
@@ -221,7 +281,8 @@ def render_assessment(
         t=t,
         title=t["title"].format(as_of=c["as_of"], scenario=c["scenario"]),
         synthetic=observations["source"].astype(str).str.contains("SYNTHETIC").any(),
-        rows=assessment_rows(table, targets, lang, c.get("high")),
+        answer=assessment_answer(table, lang, int(c["as_of"]), float(c["goal"]), str(lever)),
+        rows=assessment_rows(table, targets, lang, c.get("high"), str(c.get("lever_units", ""))),
         colours=STATUS_COLOURS,
         lever_header=t["lever"].format(lever=lever, goal=goal) if lever else "—",
         rules=t["rules"].format(start=c["plan_start"], margin=format_percent(AT_RISK_MARGIN)),
@@ -234,8 +295,8 @@ def render_assessment(
         ),
         lever_rule=t["lever_rule"].format(
             goal=goal,
-            low=c.get("low"),
-            high=c.get("high"),
+            low=_lever_value(float(c["low"]), str(c.get("lever_units", "")), lang),
+            high=_lever_value(float(c["high"]), str(c.get("lever_units", "")), lang),
             lever=lever,
             after=int(c["as_of"]) + 1,
         )

@@ -4,7 +4,10 @@
   and its 95 % binomial range.
 * ``variable_chart``: one scored variable: the observations (±2 sd) and, per origin, the
   forecast median and 5-95 % band from the origin on.
-* ``console_lines``, ``render_backtest``: the summary for the terminal and the HTML page.
+* ``backtest_answer``: the verdict in a sentence (``coverage_verdict``: the 90 % band's
+  coverage against the binomial range of a calibrated forecast).
+* ``console_lines``, ``render_backtest``: the summary for the terminal and the HTML page,
+  both opening with the verdict.
 * ``backtest_files``: ``backtest.csv``, ``coverage.csv``, ``backtest.json``, the figures and
   ``backtest.html`` by name, for ``sim.report.writer.write_outputs``.
 """
@@ -62,6 +65,49 @@ def coverage_line(table: pd.DataFrame, lang: Language) -> str:
         inside90=int(table["inside_90"].sum()),
         inside50=int(table["inside_50"].sum()),
         total=len(table),
+    )
+
+
+#: The band whose coverage the verdict judges, and its nominal coverage.
+VERDICT_BAND = 0.9
+#: Two-sided probability of the binomial range a calibrated forecast's count falls in.
+VERDICT_RANGE = 0.95
+
+
+def coverage_verdict(
+    inside: int, total: int, nominal: float = VERDICT_BAND
+) -> tuple[str, int, int]:
+    """Whether ``inside`` of ``total`` held-out observations inside the ``nominal`` band is
+    what a calibrated forecast gives: ``calibrated`` when the count lies in the central
+    ``VERDICT_RANGE`` binomial range of ``Binomial(total, nominal)``, ``too_narrow`` below it
+    (the bands are overconfident), ``too_wide`` above it; with the range's ends."""
+    from scipy import stats  # here: importing it costs a run that never gives a verdict
+
+    tail = (1 - VERDICT_RANGE) / 2
+    low, high = (int(v) for v in stats.binom.ppf([tail, 1 - tail], total, nominal))
+    if inside < low:
+        return "too_narrow", low, high
+    if inside > high:
+        return "too_wide", low, high
+    return "calibrated", low, high
+
+
+def backtest_answer(table: pd.DataFrame, lang: Language) -> str:
+    """The backtest's verdict in a sentence: how many held-out observations fall inside the
+    90 % band against the range a calibrated forecast gives (``coverage_verdict``)."""
+    text = TEXT[lang]
+    total = len(table)
+    if total == 0:
+        return text["verdict_none"]
+    inside = int(table["inside_90"].sum())
+    verdict, low, high = coverage_verdict(inside, total)
+    return text["verdict"].format(
+        inside=inside,
+        total=total,
+        share=format_percent(inside / total),
+        low=low,
+        high=high,
+        verdict=text[f"verdict_{verdict}"],
     )
 
 
@@ -230,7 +276,12 @@ def console_lines(result: Backtest, lang: Language) -> list[str]:
     """The summary for the terminal: origins, the coverage line, tables by origin and by
     variable (mean CRPS in each variable's units)."""
     text = TEXT[lang]
-    lines = [*origin_lines(result, lang), coverage_line(result.table, lang), ""]
+    lines = [
+        backtest_answer(result.table, lang),
+        *origin_lines(result, lang),
+        coverage_line(result.table, lang),
+        "",
+    ]
     headers = {
         "key": text["origin"],
         "n": text["n_scored"],
@@ -289,6 +340,7 @@ def render_backtest(
         t=text,
         title=text["title"].format(scenario=scenario_title),
         synthetic=sources.astype(str).str.contains("SYNTHETIC").any(),
+        answer=backtest_answer(result.table, lang),
         coverage=coverage_line(result.table, lang),
         origins=origin_lines(result, lang),
         by_origin=_summary_rows(result.coverage, "origin", result, lang),

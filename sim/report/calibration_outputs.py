@@ -6,6 +6,8 @@
 * ``calibration_files``: ``posterior.nc``, ``parameters.csv``, ``targets.csv``, ``pairs.csv``,
   ``misfits.csv``, ``fit_<variable>.png`` and ``parameters.png`` by name, for
   ``sim.report.writer.write_outputs``.
+* ``calibration_answer`` and the display tables (``parameter_rows``, ``pair_rows``,
+  ``target_probability_rows``, ``misfit_lines``) of ``calibrate.html`` and the console.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sim.analysis.importance_weighting import weighted_quantiles
 from sim.report.figures import plot_observations
 from sim.report.fonts import use_cjk_font
 from sim.report.i18n import translations
+from sim.report.quantities import format_number, format_percent
 from sim.results import slug, variable
 from sim.scenario import Language
 
@@ -34,6 +37,7 @@ POSTERIOR_FILE = "posterior.nc"
 PARAMETERS_FILE = "parameters.csv"
 TARGETS_FILE = "targets.csv"
 PARAMETERS_FIGURE = "parameters.png"
+CALIBRATION_HTML = "calibrate.html"
 #: Parameters drawn in ``parameters.png``.
 TOP_PARAMETERS = 6
 
@@ -148,7 +152,7 @@ def calibration_files(
     posterior_file: xr.Dataset,
     parameters: pd.DataFrame,
     targets: pd.DataFrame,
-    figures: Mapping[str, Figure],
+    figures: Mapping[str, Figure | bytes],
     misfits: pd.DataFrame,
     pairs: pd.DataFrame,
 ) -> dict[str, Output]:
@@ -159,7 +163,7 @@ def calibration_files(
             ``sim.workflows.calibrate.posterior_dataset``).
         parameters: the parameter table (``parameters.csv``).
         targets: prior and calibrated target probabilities (``targets.csv``).
-        figures: PNG file name → figure.
+        figures: PNG file name → figure (or its PNG bytes).
         misfits: the observations not reproduced (``misfits.csv``; header only when none).
         pairs: the pairs of constants the data inform together (``pairs.csv``,
             ``sim.analysis.importance_weighting.joint_identification``; header only when none).
@@ -199,3 +203,162 @@ def calibration_figures(
         prior_draws, posterior_draws, parameters, labels, lang
     )
     return figures
+
+
+# --- the page and the console ----------------------------------------------------------------
+
+#: Parameters named in the answer and shown in the console's table.
+ANSWER_PARAMETERS = 3
+#: Posterior contraction (1 − posterior variance / prior variance) from which the data are
+#: said to pin a constant down: its variance at most halved.
+PINNED_CONTRACTION = 0.5
+
+
+def parameter_rows(
+    parameters: pd.DataFrame, labels: Mapping[str, str], lang: Language, top: int | None = None
+) -> pd.DataFrame:
+    """The parameter table (``parameters.csv``, most-updated first) as display text: label,
+    Hellinger distance, contraction, prior and posterior mean, posterior 5–95 %."""
+    text = TEXT[lang]
+    shown = parameters if top is None else parameters.head(top)
+    return pd.DataFrame(
+        {
+            text["col_parameter"]: [labels.get(name, name) for name in shown["parameter"]],
+            text["col_hellinger"]: [f"{value:.2f}" for value in shown["hellinger"]],
+            text["col_contraction"]: [f"{value:.2f}" for value in shown["contraction"]],
+            text["col_prior_mean"]: [format_number(value) for value in shown["prior_mean"]],
+            text["col_posterior_mean"]: [format_number(value) for value in shown["posterior_mean"]],
+            text["col_posterior_band"]: [
+                f"{format_number(low)} – {format_number(high)}"
+                for low, high in zip(shown["posterior_p05"], shown["posterior_p95"], strict=True)
+            ],
+        }
+    )
+
+
+def pair_rows(
+    pairs: pd.DataFrame, labels: Mapping[str, str], lang: Language, top: int | None = None
+) -> pd.DataFrame:
+    """The pairs the data inform together (``pairs.csv``) as display text."""
+    text = TEXT[lang]
+    shown = pairs if top is None else pairs.head(top)
+    return pd.DataFrame(
+        {
+            text["col_parameter"]: [labels.get(name, name) for name in shown["parameter"]],
+            text["col_other"]: [labels.get(name, name) for name in shown["other"]],
+            text["col_prior_rank"]: [f"{value:+.2f}" for value in shown["prior_spearman"]],
+            text["col_posterior_rank"]: [f"{value:+.2f}" for value in shown["posterior_spearman"]],
+        }
+    )
+
+
+def target_probability_rows(
+    targets: pd.DataFrame, labels: Mapping[str, str], lang: Language
+) -> pd.DataFrame:
+    """Each target's probability under the prior and given the data (``targets.csv``) as
+    display text, with the Wilson 95 % intervals; ``labels`` maps a target name to its label."""
+    text = TEXT[lang]
+
+    def shown(row: pd.Series, which: str) -> str:
+        return (
+            f"{format_percent(row[f'{which}_probability'])} "
+            f"({format_percent(row[f'{which}_prob_low'])}–"
+            f"{format_percent(row[f'{which}_prob_high'])})"
+        )
+
+    return pd.DataFrame(
+        {
+            text["col_target"]: [labels.get(name, name) for name in targets["target"]],
+            text["col_prior_probability"]: [shown(row, "prior") for _, row in targets.iterrows()],
+            text["col_calibrated_probability"]: [
+                shown(row, "calibrated") for _, row in targets.iterrows()
+            ],
+        }
+    )
+
+
+def misfit_lines(misfits: pd.DataFrame, lang: Language) -> list[str]:
+    """The observations the model does not reproduce (``misfits.csv``), a heading and a line
+    each (the closest model value, how many sd away, the structure to suspect, and a value
+    that looks like a percentage where the model's unit is a fraction)."""
+    if misfits.empty:
+        return []
+    text = TEXT[lang]
+    lines = [text["misfit_head"].format(n=len(misfits))]
+    for row in misfits.itertuples(index=False):
+        line = text["misfit_row"].format(
+            variable=row.variable,
+            year=row.year,
+            value=f"{row.value:g}",
+            closest=f"{row.closest_value:.4g}",
+            sd=f"{abs(row.closest_residual):.1f}",
+            structure=row.suspect_structure,
+        )
+        if pd.notna(row.suggested_value):
+            line += text["misfit_percent"].format(
+                value=f"{row.value:g}", suggested=f"{row.suggested_value:g}"
+            )
+        lines.append(f"  {line}")
+    return lines
+
+
+def calibration_answer(
+    facts: Mapping[str, object],
+    parameters: pd.DataFrame,
+    targets: pd.DataFrame,
+    labels: Mapping[str, str],
+    target_labels: Mapping[str, str],
+    lang: Language,
+) -> list[str]:
+    """The calibration's answer in sentences: the data conditioned on and the effective
+    sample kept; the constants the data informed most (Hellinger distance, means before and
+    after) and how many they pinned down (``PINNED_CONTRACTION``); the target whose
+    probability the data moved most; the observations not reproduced.
+
+    ``facts`` has ``observations``, ``variables``, ``first``, ``last`` (years), ``method``
+    (``importance`` | ``tempering``), ``ess``, ``draws``, ``importance_ess`` and ``misfits``.
+    """
+    text = TEXT[lang]
+    lines = [
+        text["answer_kept"].format(
+            observations=facts["observations"],
+            variables=facts["variables"],
+            first=facts["first"],
+            last=facts["last"],
+            method=text[f"method_{facts['method']}"],
+            ess=f"{float(facts['ess']):,.0f}",  # type: ignore[arg-type]
+            draws=f"{int(facts['draws']):,}",  # type: ignore[call-overload]
+            importance_ess=f"{float(facts['importance_ess']):.1f}",  # type: ignore[arg-type]
+        )
+    ]
+    if not parameters.empty:
+        informed = [
+            text["answer_parameter"].format(
+                parameter=labels.get(row.parameter, row.parameter),
+                before=format_number(row.prior_mean),
+                after=format_number(row.posterior_mean),
+                hellinger=f"{row.hellinger:.2f}",
+            )
+            for row in parameters.head(ANSWER_PARAMETERS).itertuples(index=False)
+        ]
+        pinned = int((parameters["contraction"] >= PINNED_CONTRACTION).sum())
+        lines.append(
+            text["answer_informed"].format(
+                parameters=text["list_separator"].join(informed),
+                pinned=pinned,
+                total=len(parameters),
+            )
+        )
+    if not targets.empty:
+        moved = (targets["calibrated_probability"] - targets["prior_probability"]).abs()
+        row = targets.loc[moved.idxmax()]
+        lines.append(
+            text["answer_target"].format(
+                target=target_labels.get(row["target"], row["target"]),
+                prior=format_percent(row["prior_probability"]),
+                calibrated=format_percent(row["calibrated_probability"]),
+            )
+        )
+    misfits = int(facts["misfits"])  # type: ignore[call-overload]
+    lines.append(text["answer_misfits"].format(n=misfits) if misfits else text["answer_no_misfits"])
+    return lines

@@ -1,9 +1,12 @@
-"""Matplotlib set-up for figures with Chinese and English labels."""
+"""The CJK font: matplotlib set-up for figures with Chinese and English labels, and the
+subset of it that an HTML page embeds (``font_face_css``)."""
 
 from __future__ import annotations
 
+import base64
 import functools
 import importlib.util
+import io
 from pathlib import Path
 
 import matplotlib
@@ -25,6 +28,53 @@ def cjk_font_path() -> Path:
     raise FileNotFoundError(
         f"{CJK_FONT_FILE} not found: install the 'mplfonts' package (a dependency of innosim)"
     )
+
+
+#: Family name of the embedded subset in a page's CSS (``base.html.j2`` lists it first).
+EMBEDDED_FAMILY = "innosim CJK"
+#: Character sets whose subsets are kept (a report and its pages share most characters).
+FONT_CACHE_SIZE = 32
+
+
+def font_face_css(page: str) -> str:
+    """A CSS ``@font-face`` rule embedding (base64) the glyphs of ``page``'s non-ASCII
+    characters that Noto Sans CJK SC has, as family ``EMBEDDED_FAMILY``; ``""`` when the page
+    has none. WOFF2 when ``brotli`` is installed, else WOFF."""
+    wanted = frozenset(ord(c) for c in page if ord(c) > 127)
+    data, kind = _subset(wanted) if wanted else (b"", "")
+    if not data:
+        return ""
+    encoded = base64.b64encode(data).decode("ascii")
+    return (
+        f'@font-face {{ font-family: "{EMBEDDED_FAMILY}"; font-style: normal; '
+        f"font-weight: 400; font-display: block; "
+        f'src: url(data:font/{kind};base64,{encoded}) format("{kind}"); }}'
+    )
+
+
+@functools.lru_cache(maxsize=FONT_CACHE_SIZE)
+def _subset(codepoints: frozenset[int]) -> tuple[bytes, str]:
+    """The font file (bytes) holding the glyphs of ``codepoints`` that the CJK font maps,
+    and its format (``woff2``/``woff``); ``b""`` when it maps none of them."""
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    kind = "woff2" if importlib.util.find_spec("brotli") is not None else "woff"
+    with TTFont(cjk_font_path()) as font:
+        mapped = sorted(codepoints & font.getBestCmap().keys())
+        if not mapped:
+            return b"", kind
+        options = subset.Options()
+        options.flavor = kind
+        options.desubroutinize = True  # compresses better; the subset is small anyway
+        options.hinting = False
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=mapped)
+        subsetter.subset(font)
+        out = io.BytesIO()
+        font.flavor = kind
+        font.save(out)
+    return out.getvalue(), kind
 
 
 def use_cjk_font() -> str:

@@ -1,4 +1,5 @@
-"""Charts of a PRIM scenario-discovery result (``innosim discover``), in Chinese or English."""
+"""Charts, the answer in words and the page of a PRIM scenario-discovery result
+(``innosim discover``), in Chinese or English."""
 
 from __future__ import annotations
 
@@ -11,10 +12,57 @@ from matplotlib.ticker import MaxNLocator
 from sim.analysis.prim_boxes import DiscoveryResult
 from sim.report.fonts import use_cjk_font
 from sim.report.i18n import translations
+from sim.report.quantities import format_number, format_percent
 from sim.report.sensitivity_charts import parameter_label
 from sim.scenario import Language, Target
 
 TEXT = translations("discovery_chart")
+#: Relative tolerance within which a box limit counts as the sample's own end (no bound).
+AT_SAMPLE_END = 1e-9
+
+
+def restriction_text(row: object, lang: Language, labels_zh: Mapping[str, str]) -> str:
+    """One restriction of a box in words: ``A between x and y``, ``A ≤ y`` or ``A ≥ x``
+    (a limit at the sample's own end bounds nothing)."""
+    text = translations("discover")[lang]
+    name = parameter_label(row.parameter, lang, labels_zh)  # type: ignore[attr-defined]
+    low, high = float(row.lower), float(row.upper)  # type: ignore[attr-defined]
+    span = max(abs(row.sample_max - row.sample_min), 1.0)  # type: ignore[attr-defined]
+    free_low = abs(low - row.sample_min) <= AT_SAMPLE_END * span  # type: ignore[attr-defined]
+    free_high = abs(high - row.sample_max) <= AT_SAMPLE_END * span  # type: ignore[attr-defined]
+    if free_low and not free_high:
+        return text["at_most"].format(parameter=name, high=format_number(high))
+    if free_high and not free_low:
+        return text["at_least"].format(parameter=name, low=format_number(low))
+    return text["between"].format(parameter=name, low=format_number(low), high=format_number(high))
+
+
+def discovery_answer(
+    result: DiscoveryResult,
+    target: Target,
+    missed: bool,
+    lang: Language,
+    labels_zh: Mapping[str, str],
+) -> str:
+    """The chosen box in a sentence: where the target is reached (or missed), the share of
+    those draws that do so (density) against the share overall, and how much of the cases
+    the box holds (coverage) and of all draws (mass)."""
+    text = translations("discover")[lang]
+    chosen = result.trajectory.loc[result.chosen]
+    numbers = {
+        "target": target.label.text(lang),
+        "outcome": text["missed_word" if missed else "reached_word"],
+        "density": format_percent(float(chosen["density"])),
+        "base": format_percent(float(result.base_rate)),
+        "coverage": format_percent(float(chosen["coverage"])),
+        "mass": format_percent(float(chosen["mass"])),
+    }
+    if result.box.empty:
+        return text["answer_none"].format(**numbers)
+    restrictions = [
+        restriction_text(row, lang, labels_zh) for row in result.box.itertuples(index=False)
+    ]
+    return text["answer"].format(where=text["and"].join(restrictions), **numbers)
 
 
 def discovery_chart(

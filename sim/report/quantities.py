@@ -32,11 +32,23 @@ def is_dimensionless(units: str) -> bool:
     return "".join(units.split()).lower() in DIMENSIONLESS
 
 
+def per_time(units: str) -> str:
+    """The time unit of a dimensionless rate per time (``1/Year`` → ``Year``), else ``""``."""
+    numerator, slash, denominator = "".join(units.split()).partition("/")
+    return denominator if slash and numerator in ("1", "Dmnl") and denominator == "Year" else ""
+
+
 def shown_as_percent(units: str) -> bool:
     """Whether a lever with these Vensim units is shown as a percentage: every dimensionless
     lever of the plan is a share or a rate (of budget revenue, of the budget, of an
-    investment)."""
-    return is_dimensionless(units)
+    investment), and a dimensionless rate per year is a percentage per year."""
+    return is_dimensionless(units) or bool(per_time(units))
+
+
+def is_date(units: str, value: float) -> bool:
+    """Whether a value in ``Year`` is a point in time (a start time such as 2020), not a
+    duration: model time is the calendar year."""
+    return "".join(units.split()) == "Year" and abs(value) >= 1000
 
 
 def unit_text(units: str, lang: Language) -> str:
@@ -59,8 +71,10 @@ def format_number(value: float) -> str:
     if value is None or not math.isfinite(value):
         return "–"
     magnitude = abs(value)
+    if magnitude == 0:
+        return "0"
     decimals = 0 if magnitude >= 100 else 1 if magnitude >= 10 else 2 if magnitude >= 1 else 3
-    if 0 < magnitude < 0.01:
+    if magnitude < 0.01:
         return f"{value:.3g}"
     return f"{value:,.{decimals}f}"
 
@@ -90,16 +104,21 @@ def format_quantity(
         percent: show a dimensionless value as a percentage (``None``: when dimensionless).
         change: ``value`` is a difference: a sign, and percentage points for a percentage.
 
+    A rate per year (``1/Year``) is a percentage per year; a date (``Year``, 2020) the year.
+
     >>> format_quantity(0.02, "Dmnl", "en"), format_quantity(10, "CNY100M", "zh")
     ('2 %', '10.0 亿元')
     """
     if value is None or not math.isfinite(value):
         return "–"
-    as_percent = is_dimensionless(units) if percent is None else percent
+    as_percent = shown_as_percent(units) if percent is None else percent
     sign = "+" if change and value > 0 else ""
     if as_percent:
-        words = text(lang, "units")
-        unit = words["percentage_points"] if change else "%"
-        return f"{sign}{_percent_of(value)} {unit}"
+        unit = text(lang, "units")["percentage_points"] if change else "%"
+        per = per_time(units)
+        per_text = f"/{unit_text(per, lang)}" if per else ""
+        return f"{sign}{_percent_of(value)} {unit}{per_text}"
+    if not change and is_date(units, value):
+        return f"{value:g}"
     unit = unit_text(units, lang)
     return f"{sign}{format_number(value)} {unit}".rstrip()

@@ -6,14 +6,15 @@ import errno
 import functools
 import os
 import shutil
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from sim.report.brief import BriefFacts
 from sim.report.figures import FanCharts
 from sim.report.html import TEXT, render_report, target_rows
 from sim.scenario import Language, Target
@@ -45,10 +46,22 @@ def console_table(table: pd.DataFrame, targets: Sequence[Target], lang: Language
     return pd.DataFrame(target_rows(table, targets, lang)).rename(columns=headers)
 
 
-#: What ``run_output_files``' ensemble writer returns: the results (e.g. read lazily back
-#: from the file just written), the target table (``sim.analysis.TARGET_COLUMNS``) and the
-#: sentence on the model's track record that the report states.
-RunContents = tuple[xr.Dataset, pd.DataFrame, str]
+class RunContents(NamedTuple):
+    """What ``run_output_files``' ensemble writer returns.
+
+    Attributes:
+        results: the run's results (e.g. read lazily back from the file just written).
+        table: the target table (``sim.analysis.TARGET_COLUMNS``).
+        track_record: the sentences on the model's track record that the report states.
+        brief: the brief's drivers and lever answers (``sim.report.brief.BriefFacts``).
+        lever_docs: each lever's Chinese label and Vensim units, by Vensim name.
+    """
+
+    results: xr.Dataset
+    table: pd.DataFrame
+    track_record: str
+    brief: BriefFacts
+    lever_docs: Mapping[str, tuple[str, str]]
 
 
 def write_streamed_ensemble(
@@ -112,15 +125,18 @@ def run_output_files(
     title: str,
     description: str = "",
     history: pd.DataFrame | None = None,
+    distributions: Mapping[str, object] | None = None,
 ) -> dict[str, Callable[[Path], None]]:
     """A run's files for ``sim.report.writer.write_outputs``, in the order it writes them:
     ensemble.nc first, by ``write_ensemble(path)`` (the run streamed into it), which returns
     the ``RunContents`` the others are made of: targets.csv, a fan chart per target (with the
-    observed ``history``) and report.html (the charts embedded)."""
+    observed ``history``) and report.html (the charts embedded, the brief first, the
+    uncertainties' ``distributions`` (by Vensim name) in words)."""
     made: dict[str, Any] = {}
 
     def ensemble(path: Path) -> None:
-        made["results"], made["table"], made["track_record"] = write_ensemble(path)
+        contents = write_ensemble(path)
+        made.update(contents._asdict())
 
     def table(path: Path) -> None:
         made["table"].to_csv(path, index=False)
@@ -140,6 +156,9 @@ def run_output_files(
             title,
             description,
             made["track_record"],
+            brief=made["brief"],
+            lever_docs=made["lever_docs"],
+            distributions=distributions or {},
         )
         path.write_text(html, encoding="utf-8")
 

@@ -9,9 +9,16 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from sim.analysis.sensitivity_indices import OUTPUT_KINDS, ranked
+from sim.analysis.sensitivity_indices import (
+    CONSTANT,
+    MEASURABLE,
+    OUTPUT_KINDS,
+    ranked,
+    ranking_quality,
+)
 from sim.report.fonts import use_cjk_font
 from sim.report.i18n import translations
+from sim.report.quantities import format_percent
 from sim.scenario import Language, Target
 
 #: Parameters shown per panel by default.
@@ -25,17 +32,32 @@ def parameter_label(name: str, lang: Language, labels_zh: Mapping[str, str]) -> 
     return labels_zh.get(name, name) if lang == "zh" else name
 
 
+def unmeasurable_text(
+    quality: str, kind: str, reached: float | None, lang: Language, section: str = "sensitivity"
+) -> str:
+    """Why an output's drivers cannot be ranked (``ranking_quality`` is not ``MEASURABLE``),
+    in words from catalogue ``section`` (``sensitivity`` for the console and the page,
+    ``sensitivity_chart`` for a chart panel): no variation, reached in every run or none,
+    reached too rarely (or too often) to rank, or noise."""
+    text = translations(section)[lang]
+    if quality == CONSTANT and kind == "reached" and reached in (0.0, 1.0):
+        return text["always" if reached == 1.0 else "never"]
+    share = format_percent(reached) if reached is not None else "–"
+    return text[quality].format(share=share)
+
+
 def _panel(
     axes: Axes,
     rows: pd.DataFrame,
     method: str,
     lang: Language,
     labels_zh: Mapping[str, str],
-    empty: str,
+    unmeasurable: str,
 ) -> None:
+    """Bars of the ranked ``rows``, or the text ``unmeasurable`` (why no ranking) instead."""
     text = TEXT[lang]
-    if rows.empty or rows.iloc[:, 3:].isna().all().all():
-        axes.text(0.5, 0.5, text[empty], ha="center", va="center", transform=axes.transAxes)
+    if unmeasurable:
+        axes.text(0.5, 0.5, unmeasurable, ha="center", va="center", transform=axes.transAxes)
         axes.set_xticks([])
         axes.set_yticks([])
         return
@@ -83,8 +105,11 @@ def sensitivity_chart(
 ) -> Figure:
     """Two panels for ``target`` (its value, and reaching it): the ``top`` parameters ranked
     by the total-order index ST with its interval and S1 (Sobol'), or by μ* with its interval
-    and σ (Morris); rows of ``table`` for other targets are ignored. ``reached`` (share of
-    runs reaching the target) words the empty panel when every run or none reaches it."""
+    and σ (Morris); rows of ``table`` for other targets are ignored. A panel whose indices
+    cannot rank drivers (``sim.analysis.sensitivity_indices.ranking_quality``: no variation,
+    a target reached almost always or almost never, indices smaller than their intervals)
+    says so in words instead of drawing noise as bars; ``reached`` is the share of runs
+    reaching the target (``None``: unknown)."""
     use_cjk_font()
     text = TEXT[lang]
     figure = Figure(figsize=(12, 0.9 + 0.38 * top), layout="constrained")
@@ -99,11 +124,15 @@ def sensitivity_chart(
         ),
     }
     for axes, kind in zip(panels, OUTPUT_KINDS, strict=True):
-        rows = ranked(mine[mine["output"] == kind], method, top)
-        empty = "constant"
-        if kind == "reached" and reached in (0.0, 1.0):
-            empty = "always" if reached == 1.0 else "never"
-        _panel(axes, rows, method, lang, labels_zh, empty)
+        rows = mine[mine["output"] == kind]
+        share = reached if kind == "reached" else None
+        quality = ranking_quality(rows, method, share)
+        unmeasurable = (
+            ""
+            if quality == MEASURABLE
+            else unmeasurable_text(quality, kind, share, lang, "sensitivity_chart")
+        )
+        _panel(axes, ranked(rows, method, top), method, lang, labels_zh, unmeasurable)
         axes.set_title(titles[kind], fontsize="medium")
     heading = text[method].format(runs=runs, samples=samples)
     figure.suptitle(text["title"].format(label=target.label.text(lang), heading=heading))

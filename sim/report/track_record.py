@@ -14,10 +14,9 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
 from sim.paths import default_out
 from sim.report.backtest_outputs import BACKTEST_CSV, BACKTEST_JSON
+from sim.report.columns import read_table
 from sim.report.i18n import translations
 from sim.scenario import Language
 
@@ -62,7 +61,7 @@ def find_track_record(
         return None, "none"
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        table = pd.read_csv(table_path)
+        table = read_table(table_path)
         inside_90 = table["inside_90"].astype(bool)
         inside_50 = table["inside_50"].astype(bool)
         relative = table["crps_relative"].astype(float).dropna()

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sim.scenario.fields import accepts_percent
 from sim.scenario.schema import DEFAULT_DISCREPANCY, Scenario
-from sim.scenario.yaml_reader import _Where
+from sim.scenario.yaml_reader import _Where, percent_scalars
 from sim.vensim.catalogue import ModelInfo, unknown_name
 
 if TYPE_CHECKING:
@@ -133,6 +134,54 @@ def _check_model(scenario: Scenario, origins: _Origins, info: ModelInfo) -> None
         known(name, where)
         if info.kind(name) in ("lookup", "control"):
             raise where.error(f"'{name}' is a {info.kind(name)}, not a model output")
+
+    _check_percentages(scenario, origins, info)
+
+
+#: The fields of an entry that hold values in its variable's units (a percentage there needs a
+#: dimensionless variable or a rate); the others (``lambda``, ``persistence`` …) are
+#: dimensionless whatever the variable.
+_IN_VARIABLE_UNITS = {
+    "levers": ("value", "path"),
+    "uncertainties": ("min", "max", "mode", "mean", "sd", "median", "values"),
+    "targets": ("threshold",),
+    "paths": ("level", "mean", "min", "max"),
+    "constraints": ("equals",),
+}
+
+
+def _check_percentages(scenario: Scenario, origins: _Origins, info: ModelInfo) -> None:
+    """A value written as a percentage (``3%``) is refused where the variable it is in the
+    units of is not dimensionless or a rate (a count, money, a year)."""
+    entries: list[tuple[str, Any, str, tuple[str, ...]]] = [
+        ("levers", name, name, _IN_VARIABLE_UNITS["levers"]) for name in scenario.levers
+    ]
+    entries += [
+        ("uncertainties", n, n, _IN_VARIABLE_UNITS["uncertainties"]) for n in scenario.uncertainties
+    ]
+    entries += [
+        ("targets", t.name, t.variable, _IN_VARIABLE_UNITS["targets"]) for t in scenario.targets
+    ]
+    for name, process in scenario.paths.items():
+        keys = _IN_VARIABLE_UNITS["paths"] + (("volatility",) if process.process == "ar1" else ())
+        entries.append(("paths", name, name, keys))
+    entries += [
+        ("constraints", c.name, c.sum[0], _IN_VARIABLE_UNITS["constraints"])
+        for c in scenario.constraints
+    ]
+    for section, key, variable, fields in entries:
+        where = origins.get((section, key))
+        if where is None or variable not in info.docs:
+            continue
+        units = info.docs[variable].units
+        if accepts_percent(units):
+            continue
+        for sub in percent_scalars(where.root, where.loc, fields):
+            raise where.error(
+                f"a percentage is given for '{variable}', whose units are {units or 'none'} "
+                "(not a share or a rate); write the number in those units",
+                *sub,
+            )
 
 
 def _fmt(value: float | None) -> str:

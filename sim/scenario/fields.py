@@ -1,8 +1,10 @@
 """Field types and base models shared by the scenario schema: languages, strict models, bilingual
-texts, entries that cite a source."""
+texts, entries that cite a source, numbers written as percentages (``3%`` is 0.03)."""
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
@@ -10,6 +12,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -34,11 +37,68 @@ def reject_bool(value: Any) -> Any:
     return value
 
 
+#: A number followed by a per cent sign (``3%``, ``3 %``, ``0.5％``, ``-1.2e1 %``).
+_PERCENT = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*[%％]\s*$")
+#: Vensim units of a dimensionless quantity.
+_DIMENSIONLESS = frozenset({"dmnl", "1", "", "fraction"})
+#: Vensim units of the time in a rate (``1/Year``).
+_TIME_UNITS = frozenset({"year", "years", "yr"})
+
+
+#: A percentage as text in the JSON Schema (for editors).
+_PERCENT_TEXT = {"type": "string", "pattern": _PERCENT.pattern}
+
+
+def percent_value(value: object) -> float | None:
+    """The fraction a percentage text stands for (``"3%"``, ``"3 %"``, ``"3％"`` → 0.03), or
+    ``None`` when ``value`` is not such a text."""
+    if not isinstance(value, str):
+        return None
+    match = _PERCENT.match(value)
+    # the exact decimal divided by 100, then rounded once: '1.152%' is 0.01152, as written
+    return float(Decimal(match.group(1)) / 100) if match else None
+
+
+def is_percent(value: object) -> bool:
+    """Whether ``value`` is a number written as a percentage (``"3%"``)."""
+    return percent_value(value) is not None
+
+
+def accepts_percent(units: str) -> bool:
+    """Whether a quantity with these Vensim units may be written as a percentage: a
+    dimensionless one (a share, ``Dmnl``) or a rate per year (``1/Year``); not a count, an
+    amount of money or a year."""
+    compact = "".join(units.split()).lower()
+    if compact in _DIMENSIONLESS:
+        return True
+    numerator, slash, denominator = compact.partition("/")
+    return bool(slash) and numerator in _DIMENSIONLESS - {""} and denominator in _TIME_UNITS
+
+
+def number_input(value: Any) -> Any:
+    """A number field's input: true/false refused, a percentage text as its fraction
+    (whether the quantity may be a percentage is checked against the model's units)."""
+    value = reject_bool(value)
+    fraction = percent_value(value)
+    return value if fraction is None else fraction
+
+
 NonEmpty = Annotated[str, Field(min_length=1)]
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
-#: A finite number (YAML ``1e-3`` is a string to PyYAML; it is accepted as 0.001).
-Number = Annotated[float, BeforeValidator(reject_bool), Field(allow_inf_nan=False)]
-Positive = Annotated[float, BeforeValidator(reject_bool), Field(gt=0, allow_inf_nan=False)]
+#: A finite number (YAML ``1e-3`` is a string to PyYAML; it is accepted as 0.001; ``3%`` is
+#: accepted as 0.03).
+Number = Annotated[
+    float,
+    BeforeValidator(number_input),
+    Field(allow_inf_nan=False),
+    WithJsonSchema({"anyOf": [{"type": "number"}, _PERCENT_TEXT]}),
+]
+Positive = Annotated[
+    float,
+    BeforeValidator(number_input),
+    Field(gt=0, allow_inf_nan=False),
+    WithJsonSchema({"anyOf": [{"type": "number", "exclusiveMinimum": 0}, _PERCENT_TEXT]}),
+]
 Year = Annotated[int, BeforeValidator(reject_bool), Field(ge=1900, le=2200)]
 
 

@@ -5,11 +5,14 @@ One description serves every command that sets a lever (``sweep``, ``solve``, ``
 
 * ``LeverRange`` is a lever and the values to try; ``parse_lever_range`` reads it from the
   command line (``NAME``, ``NAME=START:STOP`` or ``NAME=START:STOP:N``), naming the option in
-  its errors.
+  its errors. NAME is a Vensim name in any case or spacing or the constant's Chinese label
+  (``sim.scenario.names.resolve_lever``), given back as the Vensim name; a value may be a
+  percentage (``1%:4%``) where the constant is a share or a rate.
 * ``lever_info`` is the one check that a name can be a lever (a constant of the model that
   the scenario neither draws nor imposes as data) and describes it (``LeverInfo``: label,
-  units, current value, Vensim range). The model states each lever's plausible policy range as
-  its Vensim range: searches default to it and never leave it (``LeverInfo.check_range``).
+  units, current value, Vensim range); it accepts the same names. The model states each
+  lever's plausible policy range as its Vensim range: searches default to it and never leave
+  it (``LeverInfo.check_range``).
 * ``rebalanced_settings`` keeps a scenario constraint's sum (shares adding to 1) when some of
   its members move; ``nearest_money`` finds, from the model's structure, the money a lever
   moves.
@@ -28,8 +31,10 @@ import numpy as np
 
 from sim.errors import InnosimError
 from sim.scenario import Constraint, Scenario
+from sim.scenario.fields import accepts_percent, percent_value
+from sim.scenario.names import resolve_lever
 from sim.vensim import ModelVariable, variable_key
-from sim.vensim.catalogue import ModelInfo, model_info, unknown_name
+from sim.vensim.catalogue import ModelInfo, UnresolvedName, model_info
 
 #: ``--rebalance`` value that scales the other members of a constraint together.
 PROPORTIONAL = "proportional"
@@ -89,34 +94,86 @@ class LeverRange:
         return np.linspace(self.start, self.stop, self.points)
 
 
-def _number(text: str, what: str, option: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise LeverError(f"{what} must be a number; got {text.strip()!r}", option) from None
+def _number(text: str, what: str, option: str) -> tuple[float, bool]:
+    """The number ``text`` and whether it was written as a percentage (``3%`` → 0.03)."""
+    fraction = percent_value(text)
+    if fraction is not None:
+        value = fraction
+    else:
+        try:
+            value = float(text)
+        except ValueError:
+            raise LeverError(
+                f"{what} must be a number (or a percentage, e.g. 3%); got {text.strip()!r}",
+                option,
+            ) from None
     if not math.isfinite(value):
         raise LeverError(f"{what} must be finite; got {text.strip()!r}", option)
-    return value
+    return value, fraction is not None
 
 
-def parse_lever_range(text: str, *, points: bool = False, option: str = LEVER_OPTION) -> LeverRange:
+def lever_name(
+    text: str, model: str | Path | ModelInfo | None = None, option: str = LEVER_OPTION
+) -> str:
+    """The Vensim name of the constant ``text`` names (its Vensim name in any case or spacing,
+    or its Chinese label: ``sim.scenario.names.resolve_lever``).
+
+    Raises:
+        LeverError: naming ``option``: an ambiguous label (the candidates listed) or an
+            unknown name (close matches suggested).
+    """
+    try:
+        return resolve_lever(text, model)
+    except UnresolvedName as exc:
+        raise LeverError(exc.message, option) from None
+
+
+def _checked_percent(
+    name: str, given: Sequence[str], percent: bool, info: ModelInfo, option: str
+) -> None:
+    """Refuse a percentage for a constant that is no share or rate (a count, money, a year)."""
+    units = info.docs[name].units if name in info.docs else ""
+    if percent and not accepts_percent(units):
+        raise LeverError(
+            f"'{name}' is in {units or 'no units'}, not a share or a rate: give "
+            f"{':'.join(part.strip() for part in given)} as numbers in {units or 'its units'}, "
+            "without %",
+            option,
+        )
+
+
+def parse_lever_range(
+    text: str,
+    *,
+    points: bool = False,
+    option: str = LEVER_OPTION,
+    model: str | Path | ModelInfo | None = None,
+) -> LeverRange:
     """A lever and its range from the command line.
 
     Args:
         text: ``NAME=START:STOP:N`` when ``points`` (a sweep), else ``NAME`` (the command's
-            default range) or ``NAME=LO:HI``.
+            default range) or ``NAME=LO:HI``. NAME is the constant's Vensim name (any case or
+            spacing) or its Chinese label; a value may be a percentage (``1%``: 0.01) where
+            the constant is a share or a rate (``sim.scenario.fields.accepts_percent``).
         points: whether ``N``, the number of points (2 to ``MAX_POINTS``), is expected.
         option: the option named in errors.
+        model: the ``.mdl`` file (or its catalogue) the name is looked up in (default: the
+            project's model).
+
+    Returns:
+        The range with the constant's Vensim name and the values in its model units.
 
     Raises:
-        LeverError: the text does not have that form, or a number is not a finite number.
+        LeverError: the text does not have that form, a number is not a finite number, the
+            name is unknown or ambiguous, or a percentage is given for a count or money.
     """
     name, sep, spec = text.rpartition("=")
     name = name.strip()
     parts = spec.split(":")
     if points:
         if not sep or not name or len(parts) != 3:
-            example = "'Fiscal Innovation Share Floor=0.01:0.04:7'"
+            example = "'Fiscal Innovation Share Floor=1%:4%:7'"
             raise LeverError(f"expected NAME=START:STOP:N (e.g. {example}); got {text!r}", option)
         try:
             count = int(parts[2])
@@ -126,16 +183,29 @@ def parse_lever_range(text: str, *, points: bool = False, option: str = LEVER_OP
             ) from None
         if not 2 <= count <= MAX_POINTS:
             raise LeverError(f"N must be between 2 and {MAX_POINTS} points; got {count}", option)
-        start = _number(parts[0], "START", option)
-        return LeverRange(name, start, _number(parts[1], "STOP", option), count)
+        (start, start_pct), (stop, stop_pct) = (
+            _number(parts[0], "START", option),
+            _number(parts[1], "STOP", option),
+        )
+        info = model if isinstance(model, ModelInfo) else model_info(model)
+        canonical = lever_name(name, info, option)
+        _checked_percent(canonical, parts[:2], start_pct or stop_pct, info, option)
+        return LeverRange(canonical, start, stop, count)
     if not sep:
         if not text.strip():
             raise LeverError("expected NAME or NAME=LO:HI; got an empty name", option)
-        return LeverRange(text.strip())
+        return LeverRange(lever_name(text.strip(), model, option))
     if not name or len(parts) != 2:
-        example = "'Fiscal Innovation Share Floor=0.02:0.06'"
+        example = "'Fiscal Innovation Share Floor=2%:6%'"
         raise LeverError(f"expected NAME or NAME=LO:HI (e.g. {example}); got {text!r}", option)
-    return LeverRange(name, _number(parts[0], "LO", option), _number(parts[1], "HI", option))
+    (low, low_pct), (high, high_pct) = (
+        _number(parts[0], "LO", option),
+        _number(parts[1], "HI", option),
+    )
+    info = model if isinstance(model, ModelInfo) else model_info(model)
+    canonical = lever_name(name, info, option)
+    _checked_percent(canonical, parts, low_pct or high_pct, info, option)
+    return LeverRange(canonical, low, high)
 
 
 # --- what a lever is ------------------------------------------------------------------------
@@ -287,16 +357,17 @@ def lever_info(
     """Check that ``name`` can be set as a lever of ``scenario`` and describe it.
 
     A lever is a constant of the model that the scenario neither draws (an uncertainty) nor
-    imposes as data or draws year by year (drivers and paths).
+    imposes as data or draws year by year (drivers and paths). ``name`` is its Vensim name in
+    any case or spacing or its Chinese label (``lever_name``); ``LeverInfo.name`` is the
+    Vensim name.
 
     Raises:
-        LeverError: not a variable, not a constant, drawn or imposed by the scenario.
+        LeverError: not a variable (close matches suggested), an ambiguous label, not a
+            constant, drawn or imposed by the scenario.
     """
     info = model_info(model)
-    kind = info.docs[name].kind if name in info.docs else None
-    if kind is None:
-        constants = [n for n in info.docs if info.kind(n) == "constant"]
-        raise LeverError(unknown_name(name, constants, what="a constant of the model"), option)
+    name = lever_name(name, info, option)
+    kind = info.docs[name].kind
     if kind != "constant":
         raise LeverError(
             f"'{name}' is {_kind_text(kind)}; only a constant of the model can be a lever here",

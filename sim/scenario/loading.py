@@ -219,6 +219,8 @@ def _merge(
         "paths": paths,
         "other_instruments": instruments,
         "discrepancy": discrepancy,
+        "what_it_would_take": own.what_it_would_take
+        or (parent.what_it_would_take if parent else None),
     }
     return merged, origins
 

@@ -47,6 +47,7 @@ from sim.scenario.fields import (
     Sampler,
     StrictModel,
     Year,
+    number_input,
     reject_bool,
 )
 from sim.scenario.yaml_reader import _Where
@@ -109,7 +110,7 @@ class Discrepancy(Explained):
             added in quadrature to the measurement sd in the likelihood.
     """
 
-    relative: Annotated[float, BeforeValidator(reject_bool), Field(ge=0, le=10)]
+    relative: Annotated[float, BeforeValidator(number_input), Field(ge=0, le=10)]
 
 
 class OtherInstrument(StrictModel):
@@ -202,6 +203,28 @@ class Correlation(Explained):
         return frozenset(self.between)
 
 
+class WhatItWouldTake(StrictModel):
+    """The question the brief of ``innosim run`` answers for each target: the least change of
+    each of the plan's main ``levers`` (one at a time, within its plausible policy range) that
+    brings the probability of the target to ``goal``.
+
+    Attributes:
+        levers: Vensim names of the plan's main levers (constants of the model).
+        goal: the probability to reach, in (0, 1].
+        rebalance: how a lever bound by a constraint keeps the sum: ``proportional`` (the
+            other members scale together) or the member that absorbs the change.
+    """
+
+    levers: Annotated[list[NonEmpty], Field(min_length=1)]
+    goal: Annotated[Number, Field(gt=0, le=1)] = 0.8
+    rebalance: NonEmpty = "proportional"
+
+    @field_validator("levers")
+    @classmethod
+    def _once(cls, names: list[str]) -> list[str]:
+        return _distinct(names)
+
+
 class Constraint(StrictModel):
     """The named constants must add to ``equals`` (within ``tolerance``)."""
 
@@ -283,6 +306,7 @@ class ScenarioFile(StrictModel):
     paths: dict[NonEmpty, Process] = {}
     other_instruments: dict[Identifier, OtherInstrument] = {}
     discrepancy: dict[NonEmpty, Discrepancy] = {}
+    what_it_would_take: WhatItWouldTake | None = None
 
 
 class Scenario(StrictModel):
@@ -318,6 +342,7 @@ class Scenario(StrictModel):
     paths: dict[str, Process] = {}
     other_instruments: dict[str, OtherInstrument] = {}
     discrepancy: dict[str, Discrepancy] = {}
+    what_it_would_take: WhatItWouldTake | None = None
 
     def relative_discrepancy(self, variable: str) -> float:
         """The model discrepancy of ``variable`` as a share of its observed value: its own
@@ -363,6 +388,7 @@ _KEY_NAMES = sorted(
             Beta,
             Choice,
             Drivers,
+            WhatItWouldTake,
             LogAR1,
             AR1,
         )

@@ -360,6 +360,47 @@ def _is_tag(node: yaml.MappingNode, part: str | int) -> bool:
     return tags == [part] or not any(pair[0].value == part for pair in node.value)
 
 
+def percent_scalars(
+    root: yaml.Node | None, loc: Sequence[str | int], keys: Sequence[str]
+) -> list[tuple[str | int, ...]]:
+    """The locations, below ``loc`` and under one of its ``keys``, of the values written as a
+    percentage (``3%``, ``"3 %"``), e.g. ``[("value",), ("path", 2025)]``."""
+    from sim.scenario.fields import is_percent
+
+    node = root
+    for part in loc:
+        if not isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            return []
+        if isinstance(node, yaml.MappingNode):
+            node = next((value for key, value in node.value if key.value == str(part)), None)
+        else:
+            node = node.value[part] if isinstance(part, int) and part < len(node.value) else None
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    found: list[tuple[str | int, ...]] = []
+
+    def walk(child: yaml.Node, trail: tuple[str | int, ...]) -> None:
+        if isinstance(child, yaml.ScalarNode):
+            if is_percent(child.value):
+                found.append(trail)
+        elif isinstance(child, yaml.MappingNode):
+            for key, value in child.value:
+                walk(value, (*trail, _key_part(key.value)))
+        elif isinstance(child, yaml.SequenceNode):
+            for index, item in enumerate(child.value):
+                walk(item, (*trail, index))
+
+    for key, value in node.value:
+        if key.value in keys:
+            walk(value, (key.value,))
+    return found
+
+
+def _key_part(text: str) -> str | int:
+    """A mapping key as the schema holds it (a path's year is a whole number)."""
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
 def node_line(root: yaml.Node | None, loc: Sequence[str | int]) -> int | None:
     """1-based line of the YAML node at ``loc`` (keys and indices), or of its nearest parent."""
     return locate(root, loc)[1]

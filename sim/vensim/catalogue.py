@@ -6,6 +6,10 @@ Built once per model file content from the parsed model (``sim.vensim.model``: o
 compiled model gives them (``sim.engine.CompiledModel``; a constant given by an expression is
 evaluated by the engine at INITIAL TIME). PySD runs only for a model the engine cannot
 compile. Names are compared through ``variable_key`` (case, spaces and underscores ignored).
+
+Names as people write them (a Vensim name in any case or spacing, a Chinese label, a target's
+id) are matched by ``resolve_name``: one canonical name, or an ``UnresolvedName`` that lists
+the candidates of an ambiguous name or the close matches of an unknown one (``close_names``).
 """
 
 from __future__ import annotations
@@ -15,11 +19,14 @@ import functools
 import hashlib
 import math
 import os
-from collections.abc import Iterable
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sim.errors import InnosimError
 from sim.vensim.model import variable_key
 
 if TYPE_CHECKING:
@@ -78,6 +85,128 @@ def unknown_name(name: str, known: Iterable[str], *, what: str) -> str:
     guess = did_you_mean(name, known)
     hint = f"; did you mean '{guess}'?" if guess else ""
     return f"'{name}' is not {what} (the exact Vensim name is expected){hint}"
+
+
+#: Most close matches a message suggests.
+MAX_SUGGESTIONS = 5
+
+
+class UnresolvedName(InnosimError, LookupError):
+    """A name written by a person matches no entry, or several.
+
+    Attributes:
+        message: what was wrong, with the candidates or close matches.
+        candidates: the canonical names it could mean (ambiguous) or that are close (unknown).
+        ambiguous: whether it matched several entries exactly.
+    """
+
+    def __init__(self, message: str, candidates: Iterable[str] = (), ambiguous: bool = False):
+        self.message = message
+        self.candidates = tuple(candidates)
+        self.ambiguous = ambiguous
+        super().__init__(message)
+
+
+def name_key(text: str) -> str:
+    """The form in which names and labels are compared: Unicode-normalised (NFKC: full-width
+    letters and digits as ASCII), case-folded, runs of spaces, underscores and hyphens as one
+    ``_`` (``"Technology-contract  turnover"`` → ``technology_contract_turnover``); for a
+    Vensim name the same as ``variable_key``."""
+    text = unicodedata.normalize("NFKC", text).strip().strip('"').strip().casefold()
+    return re.sub(r"[\s_\-\u2010-\u2014]+", "_", text).strip("_")
+
+
+def _aliases(canonical: str, aliases: Mapping[str, Iterable[str]]) -> list[str]:
+    return [canonical, *(alias for alias in aliases[canonical] if alias)]
+
+
+def close_names(
+    text: str, aliases: Mapping[str, Iterable[str]], limit: int = MAX_SUGGESTIONS
+) -> list[str]:
+    """The canonical names close to ``text``, best first: those whose name or an alias holds
+    every word of ``text`` (``fiscal share`` → ``Fiscal Innovation Share Floor``; ``财政创新``
+    → every label containing it), else those whose name or alias is spelt alike (difflib)."""
+    wanted = name_key(text)
+    words = [word for word in wanted.split("_") if word]
+    if not words:
+        return []
+    keys = {name: [name_key(alias) for alias in _aliases(name, aliases)] for name in aliases}
+    holding = [
+        name for name, forms in keys.items() if any(all(w in f for w in words) for f in forms)
+    ]
+    if holding:
+        holding.sort(key=lambda name: min(len(f) for f in keys[name]))
+        return holding[:limit]
+    scores = {
+        name: max(difflib.SequenceMatcher(None, wanted, form).ratio() for form in forms)
+        for name, forms in keys.items()
+    }
+    alike = sorted((n for n, score in scores.items() if score >= 0.6), key=lambda n: -scores[n])
+    return alike[:limit]
+
+
+def _listed(names: Iterable[str], describe: Callable[[str], str]) -> str:
+    """``'A' (label), 'B' or 'C'``: names quoted as they are to be written, then what they are."""
+    shown = [f"'{name}'" + (f" ({describe(name)})" if describe(name) else "") for name in names]
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} or {shown[-1]}"
+
+
+#: Most entries a message lists when nothing written is close to a known one.
+MAX_LISTED = 20
+
+
+def resolve_name(
+    text: str,
+    aliases: Mapping[str, Iterable[str]],
+    *,
+    what: str,
+    accepted: str,
+    describe: Callable[[str], str] = lambda name: "",
+) -> str:
+    """The canonical name that ``text`` means.
+
+    ``text`` matches an entry when its ``name_key`` equals that of the entry's canonical name
+    or of one of its aliases (labels); a canonical name matched as such wins over aliases of
+    other entries.
+
+    Args:
+        text: the name as written.
+        aliases: canonical name → its other names (labels; empty ones are ignored).
+        what: what an entry is, for messages (``a lever of the model``).
+        accepted: what may be written, for messages (``its Vensim name or Chinese label``).
+        describe: what a candidate is, written after it in messages (e.g. its label).
+
+    Raises:
+        UnresolvedName: ``text`` matches several entries (the message lists them) or none
+            (the message suggests close matches, ``close_names``, or lists the entries when
+            there are at most ``MAX_LISTED``).
+    """
+    wanted = name_key(text)
+    if not wanted:
+        raise UnresolvedName(f"an empty name is not {what}; give {accepted}")
+    exact = [name for name in aliases if name_key(name) == wanted]
+    if len(exact) == 1:
+        return exact[0]
+    matches = exact or [
+        name for name in aliases if any(name_key(a) == wanted for a in _aliases(name, aliases))
+    ]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise UnresolvedName(
+            f"'{text}' is ambiguous: it names {len(matches)} entries: "
+            f"{_listed(matches, describe)}; give the one meant by its name",
+            matches,
+            ambiguous=True,
+        )
+    close = close_names(text, aliases)
+    if close:
+        hint = f"; did you mean {_listed(close, describe)}?"
+    elif len(aliases) <= MAX_LISTED:
+        hint = f"; there are: {', '.join(aliases)}"
+    else:
+        hint = ""
+    raise UnresolvedName(f"'{text}' is not {what} (expected {accepted}){hint}", close)
 
 
 @functools.lru_cache(maxsize=4)

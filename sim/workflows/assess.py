@@ -36,6 +36,8 @@ from sim.provenance import provenance
 from sim.report.assessment_outputs import (
     ASSESS_CSV,
     ASSESS_HTML,
+    TEXT,
+    assessment_answer,
     assessment_chart,
     chart_file,
     console_rows,
@@ -127,8 +129,9 @@ def lever_search_range(
     Raises:
         LeverError: not a lever of the scenario, or a bad range.
     """
-    start, stop = lever_info(scenario, lever.name, model).search_range(lever, from_current=True)
-    return LeverRange(lever.name, start, stop)
+    info = lever_info(scenario, lever.name, model)
+    start, stop = info.search_range(lever, from_current=True)
+    return LeverRange(info.name, start, stop)
 
 
 def combine_observations(
@@ -614,6 +617,7 @@ def run_assessment(
         "seed": settings.seed,
         "goal": goal,
         "lever": searched.name,
+        "lever_units": lever_info(scenario, searched.name, model).units,
         "low": searched.start,
         "high": searched.stop,
     }
@@ -640,12 +644,27 @@ def run_assessment(
         result.table, scenario.targets, result.observations, images, lang, context, record
     )
     files = {ASSESS_CSV: result.table, MISFITS_FILE: conditioned.misfits, **images}
-    written = write_outputs(out, files | {ASSESS_HTML: html}, record)
+    written = write_outputs(out, files | {ASSESS_HTML: html}, record, lang=lang, model=model)
+    text = TEXT[lang]
     lines = [
-        f"{path.name} as of {result.as_of}: {conditioned.method}, effective sample "
-        f"size {conditioned.ess:.0f} of {settings.draws} draws"
+        text["console_head"].format(
+            scenario=path.name,
+            as_of=result.as_of,
+            method=text[conditioned.method],
+            ess=conditioned.ess,
+            draws=settings.draws,
+        )
     ]
-    lines += [f"note: {line}" for line in result.notes]
-    rows = console_rows(result.table, scenario.targets, lang, searched.name, goal, searched.stop)
+    lines += assessment_answer(result.table, lang, result.as_of, goal, searched.name)
+    lines += [text["note"].format(line=line) for line in result.notes]
+    rows = console_rows(
+        result.table,
+        scenario.targets,
+        lang,
+        searched.name,
+        goal,
+        searched.stop,
+        str(context["lever_units"]),
+    )
     lines += [format_table(rows), "", record_text, *misfit_lines(conditioned.misfits, lang)]
     return AssessmentReport(result, "\n".join(lines), written)

@@ -638,5 +638,5 @@ def run_backtest(
         backtest_figures(result, lang),
         lambda images: render_backtest(result, images, lang, title),
     )
-    written = write_outputs(out_dir, contents, result.provenance)
+    written = write_outputs(out_dir, contents, result.provenance, lang=lang, model=model)
     return BacktestReport(result, [*console_lines(result, lang), ""], written)

@@ -912,38 +912,11 @@ def target_comparison(
 
 
 def misfit_lines(misfits: pd.DataFrame, lang: Language) -> list[str]:
-    """The observations the model does not reproduce (``misfit_table``), for the console."""
-    if misfits.empty:
-        return []
-    n = len(misfits)
-    lines = [
-        f"模型在3个标准差内(测量误差与模型偏差)无法再现 {n} 个观测值，详见 misfits.csv："
-        if lang == "zh"
-        else f"{n} observation(s) not reproduced within 3 sd (measurement error and model "
-        "discrepancy), see misfits.csv:"
-    ]
-    for row in misfits.itertuples(index=False):
-        if lang == "zh":
-            text = (
-                f"  {row.variable} {row.year}: {row.value:g}，最接近的模型值 "
-                f"{row.closest_value:.4g}（相差 {abs(row.closest_residual):.1f} 个标准差）；"
-                f"可能有问题的结构 {row.suspect_structure}"
-            )
-            if pd.notna(row.suggested_value):
-                text += f"；模型单位为比例，{row.value:g} 像是百分数，应为 {row.suggested_value:g}"
-        else:
-            text = (
-                f"  {row.variable} {row.year}: {row.value:g}, closest model value "
-                f"{row.closest_value:.4g} ({abs(row.closest_residual):.1f} sd away); structure "
-                f"to suspect {row.suspect_structure}"
-            )
-            if pd.notna(row.suggested_value):
-                text += (
-                    f"; the model's unit is a fraction: {row.value:g} looks like a percentage, "
-                    f"give {row.suggested_value:g}"
-                )
-        lines.append(text)
-    return lines
+    """The observations the model does not reproduce (``misfit_table``), for the console
+    (``sim.report.calibration_outputs.misfit_lines``)."""
+    from sim.report.calibration_outputs import misfit_lines as lines
+
+    return lines(misfits, lang)
 
 
 @dataclass(frozen=True)
@@ -987,12 +960,14 @@ def run_calibration(
     """``innosim calibrate``: load ``scenario`` and the observed data (``observed``, default
     the scenario's ``history``), condition its uncertainties on them (``condition``), simulate
     the prior and conditioned ensembles, and write ``posterior.nc``, ``parameters.csv``,
-    ``targets.csv``, ``pairs.csv``, ``misfits.csv``, the fit and parameter charts and
-    ``provenance.json`` into ``out_dir`` (``sim.report.writer.write_outputs``).
+    ``targets.csv``, ``pairs.csv``, ``misfits.csv``, the fit and parameter charts,
+    ``calibrate.html`` (the answer in sentences first: the effective sample kept, the
+    constants the data informed) and ``provenance.json`` into ``out_dir``
+    (``sim.report.writer.write_outputs``).
 
     Args:
         draws, seed: override the scenario's Monte Carlo settings.
-        lang: language of the charts' labels and of the misfit lines.
+        lang: language of the charts, the page and the console text.
         tempering, strict: as ``condition``'s.
         executor: where the model runs go (default serial; the results are the same).
         progress: called with a line of text after each conditioning step.
@@ -1001,8 +976,20 @@ def run_calibration(
     Raises ``InnosimError`` (nothing written): a bad scenario or data file, no observed data,
     or a conditioning that cannot be trusted (``CalibrationError``).
     """
-    from sim.report.calibration_outputs import calibration_figures, calibration_files, label
+    from sim.report.calibration_outputs import (
+        CALIBRATION_HTML,
+        TEXT,
+        calibration_answer,
+        calibration_figures,
+        calibration_files,
+        label,
+        pair_rows,
+        parameter_rows,
+        target_probability_rows,
+    )
+    from sim.report.command_pages import frame_table, render_command_page
     from sim.report.console import format_table
+    from sim.report.figures import figure_png
     from sim.report.writer import write_outputs
 
     loaded = load_scenario(scenario, model=model)
@@ -1063,37 +1050,56 @@ def run_calibration(
             "misfits": len(conditioned.misfits),
         },
     )
-    files = calibration_files(dataset, parameters, targets, figures, conditioned.misfits, pairs)
-    written = write_outputs(out_dir, files, record)
-    method = (
-        "importance weighting"
-        if conditioned.method == "importance"
-        else "sequential Monte Carlo through the observed years"
+    observations = conditioned.observations
+    facts = {
+        "observations": len(observations),
+        "variables": observations["variable"].nunique(),
+        "first": int(observations["year"].min()),
+        "last": int(observations["year"].max()),
+        "method": conditioned.method,
+        "ess": conditioned.ess,
+        "draws": conditioned.n_draws,
+        "importance_ess": conditioned.importance_ess,
+        "misfits": len(conditioned.misfits),
+    }
+    target_labels = {t.name: t.label.text(lang) for t in loaded.targets}
+    text = TEXT[lang]
+    images = {name: figure_png(figure) for name, figure in figures.items()}
+    misfits = misfit_lines(conditioned.misfits, lang)
+    tables = [
+        frame_table(text["table_parameters"], parameter_rows(parameters, labels, lang)),
+        frame_table(text["table_targets"], target_probability_rows(targets, target_labels, lang)),
+    ]
+    if not pairs.empty:
+        tables.insert(1, frame_table(text["table_pairs"], pair_rows(pairs, labels, lang)))
+    html = render_command_page(
+        lang,
+        title=text["page_title"].format(
+            scenario=loaded.title.text(lang) if loaded.title else scenario.stem
+        ),
+        answer=calibration_answer(facts, parameters, targets, labels, target_labels, lang),
+        tables=tables,
+        images=images,
+        notes=[line.strip() for line in misfits],
+        method=text["method_text"],
+        provenance=record,
+    )
+    files = calibration_files(dataset, parameters, targets, images, conditioned.misfits, pairs)
+    written = write_outputs(
+        out_dir, files | {CALIBRATION_HTML: html}, record, lang=lang, model=model
     )
     console = [
-        f"{scenario.name}: {method}, effective sample size {conditioned.ess:.0f} of "
-        f"{conditioned.n_draws} draws "
-        f"(plain importance weighting: {conditioned.importance_ess:.1f})"
+        text["console_head"].format(
+            scenario=scenario.name,
+            method=text[f"method_{conditioned.method}"],
+            ess=conditioned.ess,
+            draws=conditioned.n_draws,
+            importance_ess=conditioned.importance_ess,
+        )
     ]
-    top = parameters.head(5)[
-        [
-            "parameter",
-            "hellinger",
-            "contraction",
-            "prior_mean",
-            "posterior_mean",
-            "posterior_p05",
-            "posterior_p95",
-        ]
-    ]
-    console += [format_table(top.round(4)), ""]
+    console += [format_table(parameter_rows(parameters, labels, lang, top=5)), ""]
     if not pairs.empty:
-        console += [
-            "pairs the data inform together (rank correlation prior -> posterior):",
-            format_table(pairs.head(5).round(2)),
-            "",
-        ]
-    shown = targets[["target", "prior_probability", "calibrated_probability"]]
-    console += [format_table(shown.round(3)), ""]
-    console += misfit_lines(conditioned.misfits, lang)
+        console += [text["pairs_head"], format_table(pair_rows(pairs, labels, lang, top=5)), ""]
+    console += [format_table(target_probability_rows(targets, target_labels, lang)), ""]
+    console += misfits
     return CalibrationReport(conditioned, parameters, targets, pairs, console, written)

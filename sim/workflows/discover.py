@@ -27,6 +27,8 @@ from sim.errors import InnosimError
 from sim.provenance import provenance
 from sim.report.i18n import translations
 from sim.scenario import Language, Scenario, Target
+from sim.scenario.names import scenario_target
+from sim.vensim.catalogue import UnresolvedName
 from sim.workflows.sensitivity import (
     ProgressBar,
     no_progress_bar,
@@ -48,12 +50,13 @@ class UnknownTargetError(InnosimError, KeyError):
 
 
 def find_target(scenario: Scenario, name: str) -> Target:
-    """The scenario's target called ``name`` (``UnknownTargetError`` listing the known ones)."""
-    for target in scenario.targets:
-        if target.name == name:
-            return target
-    known = ", ".join(target.name for target in scenario.targets)
-    raise UnknownTargetError(f"unknown target {name!r}; the scenario's targets are: {known}")
+    """The scenario's target that ``name`` names (its id, variable or label:
+    ``sim.scenario.names.scenario_target``); ``UnknownTargetError`` suggesting close ones or
+    listing an ambiguous name's candidates."""
+    try:
+        return scenario_target(scenario, name)
+    except UnresolvedName as exc:
+        raise UnknownTargetError(str(exc)) from None
 
 
 def path_mean(series: ExogenousSeries) -> tuple[str, np.ndarray]:
@@ -131,7 +134,9 @@ def run_discovery(
         series = inputs.exogenous[name]
         column, mean = path_mean(series)
         columns[column] = mean
-        labels[column] = f"{labels.pop(name)}（{series.first_drawn}–{series.years[-1]}年均值）"
+        labels[column] = TEXT["zh"]["path_mean"].format(
+            label=labels.pop(name), first=series.first_drawn, last=int(series.years[-1])
+        )
     result = discover(columns, ~reached if missed else reached, threshold=threshold, box=box)
     return DiscoveryRun(
         result=result,
@@ -151,6 +156,11 @@ def discovery_files(target: Target, missed: bool) -> tuple[str, str, str]:
     (PNG), ``<target>_<reached|missed>_…``."""
     stem = f"{target.name}_{'missed' if missed else 'reached'}"
     return f"{stem}_trajectory.csv", f"{stem}_box.csv", f"{stem}.png"
+
+
+def page_file(target: Target, missed: bool) -> str:
+    """File name of a discovery's page, ``<target>_<reached|missed>.html``."""
+    return f"{target.name}_{'missed' if missed else 'reached'}.html"
 
 
 def _nan_last(value: float) -> float:
@@ -200,6 +210,7 @@ class DiscoveryReport:
         notes: remarks for the reader (threshold not reached, restrictions maybe chance).
         console: the chosen box's limits as a text table ("" when it restricts nothing).
         written: the files written, sorted by name.
+        answer: the box in a sentence (``sim.report.prim_charts.discovery_answer``).
     """
 
     run: DiscoveryRun
@@ -207,6 +218,7 @@ class DiscoveryReport:
     notes: list[str]
     console: str
     written: list[Path]
+    answer: str = ""
 
 
 def scenario_discovery(
@@ -226,15 +238,18 @@ def scenario_discovery(
 ) -> DiscoveryReport:
     """``innosim discover``: load ``scenario``, find the PRIM box of the draws that reach (or,
     ``missed``, miss) ``target`` (``run_discovery``), and write the trajectory, the box, a
-    chart (``discovery_files``) and ``provenance.json`` into ``out_dir``
+    chart (``discovery_files``), the page (``page_file``: the box in words first) and
+    ``provenance.json`` into ``out_dir``
     (``sim.report.writer.write_outputs``).
 
     Raises ``UnknownTargetError`` for an unknown target, ``SettingsError`` for
     bad ``draws``/``seed``, ``InnosimError`` for a bad scenario, a scenario without
     uncertainties, or a target every draw or none reaches (nothing is written then).
     """
+    from sim.report.command_pages import frame_table, render_command_page
     from sim.report.console import format_table
-    from sim.report.prim_charts import discovery_chart
+    from sim.report.figures import figure_png
+    from sim.report.prim_charts import discovery_answer, discovery_chart
     from sim.report.writer import write_outputs
     from sim.scenario import load_scenario
 
@@ -261,11 +276,7 @@ def scenario_discovery(
         raise InnosimError(f"target {target}: {exc}") from exc
     result = found.result
     trajectory_file, box_file, chart = discovery_files(chosen, missed)
-    files = {
-        trajectory_file: result.trajectory,
-        box_file: result.box,
-        chart: discovery_chart(result, found.target, missed, lang, found.labels_zh),
-    }
+    image = figure_png(discovery_chart(result, found.target, missed, lang, found.labels_zh))
     record = provenance(
         "discover",
         scenario=loaded,
@@ -281,7 +292,6 @@ def scenario_discovery(
             "box": result.chosen,
         },
     )
-    written = write_outputs(out_dir, files, record)
     best = result.trajectory.loc[result.chosen]
     summary = TEXT[lang]["box"].format(
         box=result.chosen,
@@ -292,10 +302,37 @@ def scenario_discovery(
         draws=found.draws,
     )
     table = box_table(found, lang)
+    notes = discovery_notes(found, box is not None, lang)
+    text = TEXT[lang]
+    answer = discovery_answer(result, chosen, missed, lang, found.labels_zh)
+    html = render_command_page(
+        lang,
+        title=text["page_title"].format(
+            target=chosen.label.text(lang),
+            scenario=loaded.title.text(lang) if loaded.title else scenario.stem,
+        ),
+        answer=[answer],
+        tables=[frame_table(text["box_table"], table, numeric=[text["qp"]])]
+        if not table.empty
+        else [],
+        images={chart: image},
+        notes=[summary, *notes],
+        method=text["method"],
+        run=text["run"].format(draws=found.draws, sampler=found.sampler, seed=found.seed),
+        provenance=record,
+    )
+    files = {
+        trajectory_file: result.trajectory,
+        box_file: result.box,
+        chart: image,
+        page_file(chosen, missed): html,
+    }
+    written = write_outputs(out_dir, files, record, lang=lang, model=model)
     return DiscoveryReport(
         run=found,
         summary=summary,
-        notes=discovery_notes(found, box is not None, lang),
+        notes=notes,
         console=format_table(table) if not table.empty else "",
         written=written,
+        answer=answer,
     )

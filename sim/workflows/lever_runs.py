@@ -30,7 +30,8 @@ from sim.errors import InnosimError
 from sim.results import year_index
 from sim.scenario import MonteCarlo, Scenario, Target
 from sim.scenario.levers import PROPORTIONAL, lever_info, rebalanced_settings
-from sim.vensim.catalogue import unknown_name
+from sim.scenario.names import resolve_target
+from sim.vensim.catalogue import UnresolvedName
 
 #: The engine parameter that puts constant ``name`` at ``values`` (one per simulated row).
 SettingParam = Callable[[str, np.ndarray], PerDraw]
@@ -52,15 +53,14 @@ class PolicyQuestionError(InnosimError, ValueError):
 
 
 def check_target(scenario: Scenario, name: str, option: str = "--target") -> str:
-    """``name`` if it is a target of the scenario or ``all`` (every target in the same draw);
-    else ``PolicyQuestionError`` naming ``option``."""
-    names = [t.name for t in scenario.targets]
-    if name != ALL_TARGETS and name not in names:
-        raise PolicyQuestionError(
-            unknown_name(name, [*names, ALL_TARGETS], what="a target of the scenario (or 'all')"),
-            option,
-        )
-    return name
+    """The id of the target ``name`` names (its id, model variable or Chinese or English
+    label: ``sim.scenario.names.resolve_target``), or ``all`` (every target in the same draw);
+    else ``PolicyQuestionError`` naming ``option`` (the candidates of an ambiguous name, close
+    matches of an unknown one)."""
+    try:
+        return resolve_target(scenario.targets, name, extra=(ALL_TARGETS,))
+    except UnresolvedName as exc:
+        raise PolicyQuestionError(exc.message, option) from None
 
 
 def _year_index(times: np.ndarray, year: float) -> int:

@@ -5,7 +5,9 @@
 streams the chunks into ``ensemble.nc`` as they finish, so memory does not grow with the number
 of draws. What the report needs is then read lazily back from that file (the target table, a
 fan chart per target: one variable at a time) or counted chunk by chunk (how many draws
-reproduce the observed history). Everything is written through
+reproduce the observed history). The report opens with a one-page brief: each target's
+drivers on the run's draws and what it would take (``sim.workflows.brief``: the plan's main
+levers searched on the run's first draws). Everything is written through
 ``sim.report.writer.write_outputs`` with the run's provenance: ensemble.nc, targets.csv, the fan
 charts, report.html and provenance.json.
 """
@@ -16,7 +18,7 @@ import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import xarray as xr
@@ -24,6 +26,9 @@ import xarray as xr
 from sim.engine.runner import DEFAULT_CHUNK_SIZE, SERIAL, Executor
 from sim.provenance import netcdf_attrs, provenance
 from sim.scenario import Language, Scenario
+
+if TYPE_CHECKING:
+    from sim.report.brief import BriefFacts
 
 #: ``progress(draws, total)``: called after each chunk with its number of draws and the run's.
 RunProgress = Callable[[int, int], None]
@@ -40,6 +45,8 @@ class RunReport:
         track_record: the sentences on the history the draws reproduce and on the model's
             backtest.
         written: the files written, sorted by name.
+        brief: what the report's brief states beyond the target table: each target's
+            drivers and what it would take (``sim.report.brief.BriefFacts``).
     """
 
     title: str
@@ -47,6 +54,7 @@ class RunReport:
     console: str
     track_record: str
     written: list[Path]
+    brief: BriefFacts | None = None
 
 
 @dataclass
@@ -71,6 +79,16 @@ class _HistoryCount:
             yield chunk
 
 
+def _lever_docs(scenario: Scenario, model: Path | None) -> dict[str, tuple[str, str]]:
+    """The Chinese label and Vensim units of each lever of ``scenario``, by Vensim name."""
+    from sim.vensim.catalogue import model_info
+
+    docs = model_info(model).docs
+    return {
+        name: (docs[name].label_zh, docs[name].units) for name in scenario.levers if name in docs
+    }
+
+
 def run_scenario(
     scenario_path: Path,
     out_dir: Path,
@@ -83,6 +101,8 @@ def run_scenario(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: RunProgress | None = None,
     note: Callable[[str], None] | None = None,
+    search: bool = True,
+    search_draws: int | None = None,
 ) -> RunReport:
     """Run the scenario file ``scenario_path``'s Monte Carlo ensemble and write its outputs.
 
@@ -96,10 +116,14 @@ def run_scenario(
         chunk_size: draws simulated together (bounds memory; results do not depend on it).
         progress: called after each chunk with its draws and the run's draws.
         note: told about adjustments made to the observed history (``load_observed``).
+        search: search the plan's main levers for the brief (``sim.workflows.brief``; False:
+            the brief says the search was skipped).
+        search_draws: the run's first draws the lever search re-runs (default
+            ``sim.workflows.brief.SEARCH_DRAWS``).
 
     Returns:
         ``RunReport``: title, target table (as a table and as text), the track-record
-        sentences and the files written.
+        sentences, the files written and the brief's facts.
 
     Raises:
         InnosimError: bad scenario, history or model (``ScenarioError`` naming file, line
@@ -110,11 +134,17 @@ def run_scenario(
     from sim.analysis import target_table
     from sim.engine.ensemble import EnsembleRun, monte_carlo_settings
     from sim.report.console import format_table
-    from sim.report.run_outputs import console_table, run_output_files, write_streamed_ensemble
+    from sim.report.run_outputs import (
+        RunContents,
+        console_table,
+        run_output_files,
+        write_streamed_ensemble,
+    )
     from sim.report.track_record import history_consistency_text, scenario_track_record
     from sim.report.writer import write_outputs
     from sim.scenario import load_scenario
     from sim.scenario.observed import load_observed
+    from sim.workflows.brief import SEARCH_DRAWS, brief_facts
 
     loaded = load_scenario(scenario_path, model=model)
     settings = monte_carlo_settings(loaded, draws, seed)
@@ -149,7 +179,7 @@ def run_scenario(
 
     with contextlib.ExitStack() as opened:
 
-        def write_ensemble(path: Path) -> tuple[xr.Dataset, pd.DataFrame, str]:
+        def write_ensemble(path: Path) -> RunContents:
             chunks = run.chunks(chunk_progress)
             if count is not None:
                 chunks = count.counted(chunks)
@@ -172,14 +202,27 @@ def run_scenario(
                 )
                 text = f"{consistency} {text}"
             made["table"], made["text"] = table, text
-            return results, table, text
+            made["brief"] = facts = brief_facts(
+                run,
+                results,
+                table,
+                loaded,
+                search=search,
+                search_draws=SEARCH_DRAWS if search_draws is None else search_draws,
+                model=model,
+                executor=executor,
+            )
+            return RunContents(results, table, text, facts, _lever_docs(loaded, model))
 
-        files = run_output_files(write_ensemble, loaded.targets, lang, title, description, history)
-        written = write_outputs(out_dir, files, record)
+        files = run_output_files(
+            write_ensemble, loaded.targets, lang, title, description, history, loaded.uncertainties
+        )
+        written = write_outputs(out_dir, files, record, lang=lang, model=model)
     return RunReport(
         title=title,
         table=made["table"],
         console=format_table(console_table(made["table"], loaded.targets, lang)),
         track_record=made["text"],
         written=written,
+        brief=made["brief"],
     )

@@ -56,6 +56,8 @@ if TYPE_CHECKING:
 DEFAULT_SAMPLES: dict[str, int] = {"sobol": 2048, "morris": 1000}
 #: File of the sensitivity table.
 SENSITIVITY_FILE = "sensitivity.csv"
+#: The command's page: the answer (each target's drivers) first, the tables and charts.
+PAGE_FILE = "sensitivity.html"
 #: Parameters shown per chart panel by default.
 DEFAULT_TOP = 10
 #: Relative width (interval half-width / top index) above which a ranking is called imprecise.
@@ -250,10 +252,20 @@ def chart_file(target: Target) -> str:
     return f"sensitivity_{target.name}.png"
 
 
+def output_quality(run: SensitivityRun, target: Target, kind: str) -> str:
+    """Whether the indices of ``target``'s output ``kind`` can rank drivers
+    (``sim.analysis.sensitivity_indices.ranking_quality``, with the share of runs reaching
+    it for ``reached``)."""
+    rows = run.table[(run.table["target"] == target.name) & (run.table["output"] == kind)]
+    reached = run.reached[target.name] if kind == "reached" else None
+    return sa.ranking_quality(rows, run.method, reached)
+
+
 def ranking_table(run: SensitivityRun, targets: Sequence[Target], lang: Language) -> pd.DataFrame:
     """The console's table: per target and output (its value, reaching it), the three
-    highest-ranked parameters with their index (ST or μ*) ± its interval half-width."""
-    from sim.report.sensitivity_charts import parameter_label
+    highest-ranked parameters with their index (ST or μ*) ± its interval half-width, or why
+    they cannot be ranked (``output_quality``: no variation, too few runs on one side, noise)."""
+    from sim.report.sensitivity_charts import parameter_label, unmeasurable_text
 
     text = TEXT[lang]
     key = sa.RANKING_INDEX[run.method]
@@ -268,6 +280,12 @@ def ranking_table(run: SensitivityRun, targets: Sequence[Target], lang: Language
                 else text["reached"].format(share=run.reached[target.name])
             )
             row = {text["indicator"]: target.label.text(lang), text["output"]: output}
+            quality = output_quality(run, target, kind)
+            if quality != sa.MEASURABLE:
+                reason = unmeasurable_text(quality, kind, run.reached[target.name], lang)
+                row[text["rank"].format(rank=1)] = reason
+                rows.append(row)
+                continue
             for rank, item in enumerate(group.itertuples(index=False), start=1):
                 index = getattr(item, key)
                 conf = getattr(item, f"{key}_conf")
@@ -277,6 +295,41 @@ def ranking_table(run: SensitivityRun, targets: Sequence[Target], lang: Language
                 )
             rows.append(row)
     return pd.DataFrame(rows).fillna("")
+
+
+#: Drivers named in a page's answer per output (the top ones, while their index is positive).
+ANSWER_DRIVERS = 2
+
+
+def driver_answer(run: SensitivityRun, target: Target, lang: Language) -> str:
+    """A target's answer in a sentence: which parameters drive its value and whether it is
+    reached (the top ``ANSWER_DRIVERS`` by ST or μ*, those that are not noise, with their
+    sum), or why they cannot be ranked (``output_quality``)."""
+    from sim.report.sensitivity_charts import parameter_label, unmeasurable_text
+
+    text = TEXT[lang]
+    key = sa.RANKING_INDEX[run.method]
+    parts = {}
+    for kind in sa.OUTPUT_KINDS:
+        quality = output_quality(run, target, kind)
+        if quality != sa.MEASURABLE:
+            reason = unmeasurable_text(quality, kind, run.reached[target.name], lang)
+            parts[kind] = text[f"answer_{kind}_none"].format(reason=reason, year=target.year)
+            continue
+        rows = run.table[(run.table["target"] == target.name) & (run.table["output"] == kind)]
+        top = sa.ranked(rows, run.method, ANSWER_DRIVERS)
+        pairs = zip(top[key], top[f"{key}_conf"], strict=True)
+        top = top[[not sa.is_noise(index, width) for index, width in pairs]]
+        names = [parameter_label(name, lang, run.labels_zh) for name in top["parameter"]]
+        parts[kind] = text[f"answer_{kind}"].format(
+            drivers=text["and"].join(names),
+            index=text[f"index_{run.method}"],
+            total=f"{float(top[key].sum()):.2g}",
+            year=target.year,
+        )
+    return text["answer"].format(
+        target=target.label.text(lang), value=parts["value"], reached=parts["reached"]
+    )
 
 
 def sensitivity_notes(run: SensitivityRun, targets: Sequence[Target], lang: Language) -> list[str]:
@@ -334,13 +387,16 @@ def sensitivity_analysis(
     progress: ProgressBar = no_progress_bar,
 ) -> SensitivityReport:
     """``innosim sensitivity``: load ``scenario``, run its design (``run_sensitivity``), and
-    write ``sensitivity.csv``, a ranked chart per target (``chart_file``) and
-    ``provenance.json`` into ``out_dir`` (``sim.report.writer.write_outputs``).
+    write ``sensitivity.csv``, a ranked chart per target (``chart_file``), ``sensitivity.html``
+    (each target's drivers in a sentence first, ``driver_answer``) and ``provenance.json``
+    into ``out_dir`` (``sim.report.writer.write_outputs``).
 
     Raises ``InnosimError`` for a bad scenario, method or sample size, or a scenario without
     uncertainties or paths (nothing is written then).
     """
+    from sim.report.command_pages import frame_table, render_command_page
     from sim.report.console import format_table
+    from sim.report.figures import figure_png
     from sim.report.sensitivity_charts import sensitivity_chart
     from sim.report.writer import write_outputs
     from sim.scenario import load_scenario
@@ -356,19 +412,22 @@ def sensitivity_analysis(
         if isinstance(exc, InnosimError):
             raise
         raise InnosimError(str(exc)) from exc
-    files: dict[str, Output] = {SENSITIVITY_FILE: run.table}
-    for target in loaded.targets:
-        files[chart_file(target)] = sensitivity_chart(
-            run.table,
-            target,
-            method,
-            lang,
-            run.labels_zh,
-            run.runs,
-            run.samples,
-            top,
-            run.reached[target.name],
+    images = {
+        chart_file(target): figure_png(
+            sensitivity_chart(
+                run.table,
+                target,
+                method,
+                lang,
+                run.labels_zh,
+                run.runs,
+                run.samples,
+                top,
+                run.reached[target.name],
+            )
         )
+        for target in loaded.targets
+    }
     record = provenance(
         "sensitivity",
         scenario=loaded,
@@ -376,9 +435,26 @@ def sensitivity_analysis(
         model_sha256=run.model_sha256,
         extra={"method": method, "samples": run.samples, "seed": run.seed, "runs": run.runs},
     )
-    written = write_outputs(out_dir, files, record)
     heading = TEXT[lang]["runs"].format(
         method=method, runs=run.runs, samples=run.samples, seed=run.seed
     )
-    console = f"{heading}\n{format_table(ranking_table(run, loaded.targets, lang))}"
-    return SensitivityReport(run, console, sensitivity_notes(run, loaded.targets, lang), written)
+    table = ranking_table(run, loaded.targets, lang)
+    notes = sensitivity_notes(run, loaded.targets, lang)
+    text = TEXT[lang]
+    html = render_command_page(
+        lang,
+        title=text["page_title"].format(
+            scenario=loaded.title.text(lang) if loaded.title else scenario.stem
+        ),
+        answer=[driver_answer(run, target, lang) for target in loaded.targets],
+        tables=[frame_table(text["table"], table)],
+        images=images,
+        notes=notes,
+        method=text[f"method_{method}"],
+        run=heading,
+        provenance=record,
+    )
+    files: dict[str, Output] = {SENSITIVITY_FILE: run.table, **images, PAGE_FILE: html}
+    written = write_outputs(out_dir, files, record, lang=lang, model=model)
+    console = f"{heading}\n{format_table(table)}"
+    return SensitivityReport(run, console, notes, written)

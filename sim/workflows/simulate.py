@@ -240,5 +240,5 @@ def deterministic_run(
         model=Path(model) if model is not None else default_model_path(),
         model_sha256=model_sha256(model),
     )
-    written = write_outputs(out_dir, files, record)
+    written = write_outputs(out_dir, files, record, lang=lang, model=model)
     return DeterministicRunReport(results, table, format_table(table), written)

@@ -51,8 +51,10 @@ from sim.report.figures import figure_png
 from sim.report.policy_outputs import (
     TEXT,
     budget_chart,
+    level_text,
     percent,
     points,
+    render_budget_html,
     render_solve_html,
     solve_chart,
     solve_text,
@@ -331,7 +333,7 @@ def solve_lever(
     """
     if not 0 < level <= 1:
         raise PolicyQuestionError(f"must lie in (0, 1]; got {level:g}", "--prob")
-    check_target(scenario, target)
+    target = check_target(scenario, target)
     wanted = LeverRange(lever) if isinstance(lever, str) else lever
     name = wanted.name
     info = lever_info(scenario, name, model)
@@ -586,7 +588,7 @@ def solve_budget(
     compiled = compile_model(model)
     labels = {doc.name: doc.label_zh for doc in model_variables(compiled.path)}
     if weights is None:
-        check_target(scenario, target)
+        target = check_target(scenario, target)
         objective = target
     else:
         objective = "weighted"
@@ -794,8 +796,9 @@ def run_solve(
     ``all``) reaches probability ``level`` (``solve_lever``); writes ``solve.csv``,
     ``solve_curve.csv``, ``solve.png`` and ``solve.html``. With ``budget``: the split of the
     budget shares that maximises the probability of ``target`` (default ``all``) or the
-    weighted objective (``solve_budget``); writes ``budget.csv``, ``budget_targets.csv`` and
-    ``budget.png``, and says (through ``note``) whether the best split reaches ``level``.
+    weighted objective (``solve_budget``); writes ``budget.csv``, ``budget_targets.csv``,
+    ``budget.png`` and ``budget.html``, and says (through ``note``) whether the best split
+    reaches ``level``.
     Both write ``provenance.json`` into ``out`` (claimed by the caller).
 
     Raises:
@@ -853,6 +856,8 @@ def run_solve(
             "solve.html": html,
         },
         _provenance(scenario, compiled, answer.monte_carlo, facts),
+        lang=lang,
+        model=model,
     )
     text = "\n".join([solve_text(record, lever_label, target_text, lang, money_label), settings])
     return SolveReport(answer, text, written)
@@ -942,10 +947,26 @@ def _run_budget(
         "generations": result.search.generations,
         "converged": result.search.converged,
     }
+    record = _provenance(scenario, compiled, result.monte_carlo, facts)
+    image = figure_png(figure)
+    answer = [t["budget_result"].format(**numbers)]
+    if level is not None:
+        key = "budget_reaches" if result.best.value >= level else "budget_does_not_reach"
+        answer.append(t[key].format(level=level_text(level)))
+    html = render_budget_html(
+        shares, lang, answer, image, settings_text(result.monte_carlo, lang), record
+    )
     written = write_outputs(
         out,
-        {"budget.csv": shares, "budget_targets.csv": targets_table, "budget.png": figure},
-        _provenance(scenario, compiled, result.monte_carlo, facts),
+        {
+            "budget.csv": shares,
+            "budget_targets.csv": targets_table,
+            "budget.png": image,
+            "budget.html": html,
+        },
+        record,
+        lang=lang,
+        model=model,
     )
     display = pd.DataFrame(
         {

@@ -23,7 +23,15 @@ from sim.engine import compile_model
 from sim.engine.runner import SERIAL, Executor
 from sim.provenance import provenance
 from sim.report.console import format_table
-from sim.report.policy_outputs import TEXT, percent, sweep_chart, target_label
+from sim.report.figures import figure_png
+from sim.report.policy_outputs import (
+    TEXT,
+    SweepLever,
+    render_sweep_html,
+    sweep_answer,
+    sweep_chart,
+    sweep_summary,
+)
 from sim.report.writer import write_outputs
 from sim.scenario import Language, MonteCarlo, Scenario, load_scenario
 from sim.scenario.levers import LeverError, LeverInfo, LeverRange, lever_info, rebalanced_settings
@@ -90,8 +98,6 @@ def sweep_levers(
     """
     if not 1 <= len(ranges) <= 2:
         raise LeverError("one or two levers can be swept")
-    if len({r.name for r in ranges}) != len(ranges):
-        raise LeverError("the two levers must differ")
     infos = []
     for lever in ranges:
         info = lever_info(scenario, lever.name, model)
@@ -101,9 +107,11 @@ def sweep_levers(
         if lever.points < 2:
             raise LeverError(f"'{lever.name}': at least 2 points; got {lever.points}")
         infos.append(info)
+    if len({info.name for info in infos}) != len(infos):
+        raise LeverError("the two levers must differ")
     axes = [r.values() for r in ranges]
     grids = np.meshgrid(*axes, indexing="ij")
-    settings = {r.name: g.ravel() for r, g in zip(ranges, grids, strict=True)}
+    settings = {info.name: g.ravel() for info, g in zip(infos, grids, strict=True)}
     if grids[0].size > MAX_SWEEP_POINTS:
         raise LeverError(
             f"{grids[0].size} grid points; at most {MAX_SWEEP_POINTS} (use fewer points)"
@@ -121,20 +129,6 @@ def sweep_levers(
     )
 
 
-def _extremes(table: pd.DataFrame, columns: Sequence[str]) -> tuple[str, str]:
-    """Lowest and highest probability in ``table`` with where they are."""
-    lowest = table.loc[table["probability"].idxmin()]
-    highest = table.loc[table["probability"].idxmax()]
-
-    def where(row: pd.Series) -> str:
-        return ", ".join(f"{row[c]:.4g}" for c in columns)
-
-    return (
-        f"{percent(lowest['probability'])} @ {where(lowest)}",
-        f"{percent(highest['probability'])} @ {where(highest)}",
-    )
-
-
 @dataclass(frozen=True)
 class SweepReport:
     """What ``run_sweep`` found, printed and wrote.
@@ -142,7 +136,8 @@ class SweepReport:
     Attributes:
         sweep: the probabilities over the grid.
         table: ``sweep.csv`` (``Sweep.table``).
-        text: the console text (levers, settings, each target's lowest and highest).
+        text: the console text (levers, settings, the answer, each target's lowest and
+            highest).
         written: the files written, ``provenance.json`` included.
     """
 
@@ -166,7 +161,8 @@ def run_sweep(
     executor: Executor = SERIAL,
 ) -> SweepReport:
     """``innosim sweep``: load the scenario file, sweep one or two levers (``sweep_levers``)
-    and write ``sweep.csv``, ``sweep.png`` and ``provenance.json`` into ``out``.
+    and write ``sweep.csv``, ``sweep.png``, ``sweep.html`` (the answer in sentences first) and
+    ``provenance.json`` into ``out``.
 
     Args:
         path: the scenario file.
@@ -185,9 +181,19 @@ def run_sweep(
         scenario, ranges, rebalance, draws=draws, seed=seed, model=model, executor=executor
     )
     table = result.table()
-    names = [r.name for r in ranges]
-    labels = [info.label(lang) for info in result.levers]
-    figure = sweep_chart(table, names, labels, scenario.targets, lang, keys)
+    levers = [SweepLever(info.name, info.label(lang), info.units) for info in result.levers]
+    labels = [lever.label for lever in levers]
+    image = figure_png(
+        sweep_chart(
+            table,
+            [lever.name for lever in levers],
+            labels,
+            scenario.targets,
+            lang,
+            keys,
+            [lever.units for lever in levers],
+        )
+    )
     compiled = compile_model(model)
     record = provenance(
         "sweep",
@@ -196,29 +202,30 @@ def run_sweep(
         model_sha256=compiled.sha256,
         settings=result.monte_carlo,
         extra={
-            "levers": {r.name: [r.start, r.stop, r.points] for r in ranges},
+            "levers": {
+                info.name: [r.start, r.stop, r.points]
+                for r, info in zip(ranges, result.levers, strict=True)
+            },
             "rebalance": list(rebalance),
         },
     )
-    written = write_outputs(out, {"sweep.csv": table, "sweep.png": figure}, record)
+    run = settings_text(result.monte_carlo, lang)
+    html = render_sweep_html(table, levers, scenario.targets, lang, image, run, record, keys)
+    written = write_outputs(
+        out,
+        {"sweep.csv": table, "sweep.png": image, "sweep.html": html},
+        record,
+        lang=lang,
+        model=model,
+    )
     t = TEXT[lang]
-    rows = []
-    for key, group in table.groupby("target", sort=False):
-        if keys is not None and key not in keys:
-            continue
-        lowest, highest = _extremes(group, names)
-        rows.append(
-            {
-                t["indicator"]: target_label(str(key), scenario.targets, lang),
-                t["lowest"]: lowest,
-                t["highest"]: highest,
-            }
-        )
+    summary = sweep_summary(table, levers, scenario.targets, lang, keys)
     text = "\n".join(
         [
             " × ".join(labels),
-            settings_text(result.monte_carlo, lang),
-            format_table(pd.DataFrame(rows)),
+            run,
+            *sweep_answer(table, levers, scenario.targets, lang, keys),
+            format_table(summary[[t["indicator"], t["lowest"], t["highest"]]]),
         ]
     )
     return SweepReport(result, table, text, written)

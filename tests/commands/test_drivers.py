@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from sim.analysis.prim_boxes import BOX_COLUMNS, TRAJECTORY_COLUMNS
 from sim.analysis.sensitivity_indices import table_columns
 from sim.cli.driver_commands import register
+from sim.report.columns import csv_header
 from sim.report.writer import PROVENANCE_FILE
 from sim.workflows.sensitivity import SENSITIVITY_FILE
 
@@ -91,6 +92,8 @@ def test_sensitivity_writes_table_and_charts(small: Path, tmp_path: Path) -> Non
     assert len(table) == 3 * 2 * 3
     assert {p.name for p in out.iterdir()} == {
         SENSITIVITY_FILE,
+        "sensitivity.xlsx",
+        "sensitivity.html",
         PROVENANCE_FILE,
         "sensitivity_high_tech_enterprises_2025.png",
         "sensitivity_technology_contract_turnover_2025.png",
@@ -129,8 +132,8 @@ def test_discover_writes_trajectory_box_and_chart(small: Path, tmp_path: Path) -
     stem = out / "technology_contract_turnover_2025_reached"
     trajectory = pd.read_csv(f"{stem}_trajectory.csv")
     box = pd.read_csv(f"{stem}_box.csv")
-    assert list(trajectory.columns) == TRAJECTORY_COLUMNS
-    assert list(box.columns) == BOX_COLUMNS
+    assert list(trajectory.columns) == csv_header(TRAJECTORY_COLUMNS)
+    assert list(box.columns) == csv_header(BOX_COLUMNS)
     assert trajectory["chosen"].sum() == 1
     assert "Contract Knowledge Elasticity" in set(box["parameter"])
     assert Path(f"{stem}.png").is_file()
@@ -148,10 +151,11 @@ def test_discover_writes_trajectory_box_and_chart(small: Path, tmp_path: Path) -
     assert "所选框" in missed.stdout
     assert {p.name for p in out.iterdir()} == {
         PROVENANCE_FILE,
+        "discover.xlsx",
         *(
             f"technology_contract_turnover_2025_{cases}{suffix}"
             for cases in ("reached", "missed")
-            for suffix in ("_trajectory.csv", "_box.csv", ".png")
+            for suffix in ("_trajectory.csv", "_box.csv", ".png", ".html")
         ),
     }
     provenance = json.loads((out / PROVENANCE_FILE).read_text(encoding="utf-8"))

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from sim.analysis.paired_difference import COMPARE_COLUMNS
 from sim.cli.policy_commands import register
 from sim.paths import DEFAULT_SCENARIO_PATH, SCENARIO_DIR
+from sim.report.columns import csv_header
 from sim.scenario import load_scenario
 from sim.workflows.solve import NOT_WITHIN_PLAUSIBLE, NOT_WITHIN_SEARCHED, WITHIN_PLAUSIBLE
 
@@ -43,7 +44,7 @@ def test_compare_writes_table_chart_and_settings(tmp_path: Path, real_model: Pat
     assert result.exit_code == 0, result.output
     assert "High-tech enterprises" in result.stdout and "fiscal_floor_9pct" in result.stdout
     table = pd.read_csv(out / "compare.csv")
-    assert list(table.columns) == COMPARE_COLUMNS
+    assert list(table.columns) == csv_header(COMPARE_COLUMNS)
     assert set(table["scenario"]) == {"baseline", "fiscal_floor_9pct"}
     assert (table["draws"] == 48).all()
     assert (out / "compare.png").read_bytes().startswith(b"\x89PNG")
@@ -58,7 +59,7 @@ def test_compare_a_scenario_with_itself_in_chinese(tmp_path: Path, real_model: P
     result = _invoke("compare", BASELINE, copy, "--draws", 32, "--out", out)
     assert result.exit_code == 0, result.output
     assert "高新技术企业" in result.stdout and "全部目标同时达成" in result.stdout
-    assert (pd.read_csv(out / "compare.csv")["difference"] == 0).all()
+    assert (pd.read_csv(out / "compare.csv")["difference [fraction]"] == 0).all()
 
 
 def test_sweep_one_lever(tmp_path: Path, real_model: Path) -> None:
@@ -68,9 +69,9 @@ def test_sweep_one_lever(tmp_path: Path, real_model: Path) -> None:
                      "--target", "high_tech_enterprises_2025")  # fmt: skip
     assert result.exit_code == 0, result.output
     table = pd.read_csv(out / "sweep.csv")
-    assert list(table.columns[:2]) == [FLOOR, "target"]
+    assert list(table.columns[:2]) == [f"{FLOOR} [Dmnl]", "target"]
     assert len(table) == 3 * 14
-    assert table["probability"].between(0, 1).all()
+    assert table["probability [fraction]"].between(0, 1).all()
     assert (out / "sweep.png").is_file()
 
 
@@ -82,7 +83,9 @@ def test_sweep_two_levers_with_rebalancing(tmp_path: Path, real_model: Path) -> 
                      "--out", out)  # fmt: skip
     assert result.exit_code == 0, result.output
     table = pd.read_csv(out / "sweep.csv")
-    shares = table["Carrier Allocation Share"] + table["Public Research Allocation Share"]
+    shares = (
+        table["Carrier Allocation Share [Dmnl]"] + table["Public Research Allocation Share [Dmnl]"]
+    )
     levers = load_scenario(DEFAULT_SCENARIO_PATH).levers
     members = ("Carrier Allocation Share", "Public Research Allocation Share")
     kept = sum(levers[name].value for name in members)
@@ -103,7 +106,7 @@ def test_solve_a_lever(tmp_path: Path, real_model: Path) -> None:
     assert "plausible policy range of Fiscal Innovation Share Floor" in result.stdout
     if record["status"] == "reached":
         assert record["plausible"] == WITHIN_PLAUSIBLE
-        assert record["probability"] >= 0.2
+        assert record["probability [fraction]"] >= 0.2
         assert record["value_low"] <= record["value"] <= record["value_high"]
         assert "least Fiscal Innovation Share Floor" in result.stdout
         assert record["money_at"] == record["value"]
@@ -122,7 +125,7 @@ def test_solve_not_reachable_is_an_answer(tmp_path: Path, real_model: Path) -> N
     result = _invoke("solve", "--target", "tech_smes_2025", "--prob", 0.9, "--lever",
                      f"{FLOOR}=0:0.05", "--draws", 16, "--out", tmp_path / "nr")  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "在搜索范围 [0, 0.05] 内无法达到" in result.stdout
+    assert "在搜索范围 [0 %, 5 %] 内无法达到" in result.stdout
     record = pd.read_csv(tmp_path / "nr" / "solve.csv").iloc[0]
     assert record["status"] == "not_reachable" and record["plausible"] == NOT_WITHIN_SEARCHED
 
@@ -130,8 +133,8 @@ def test_solve_not_reachable_is_an_answer(tmp_path: Path, real_model: Path) -> N
 @pytest.mark.parametrize(
     ("lang", "said"),
     [
-        ("en", "not reachable within the plausible policy range [0, 0.1]: best probability"),
-        ("zh", "在合理政策范围 [0, 0.1] 内无法达到：最高达成概率"),
+        ("en", "not reachable within the plausible policy range [0 %, 10 %]: best probability"),
+        ("zh", "在合理政策范围 [0 %, 10 %] 内无法达到：最高达成概率"),
     ],
 )
 def test_solve_not_reachable_within_the_plausible_policy_range(
@@ -147,10 +150,10 @@ def test_solve_not_reachable_within_the_plausible_policy_range(
     record = pd.read_csv(out / "solve.csv").iloc[0]
     assert record["status"] == "not_reachable" and record["plausible"] == NOT_WITHIN_PLAUSIBLE
     assert (record["low"], record["high"]) == (0, 0.1)
-    assert 0 < record["best_probability"] < 0.95 and 0 <= record["best_value"] <= 0.1
+    assert 0 < record["best_probability [fraction]"] < 0.95 and 0 <= record["best_value"] <= 0.1
     assert pd.isna(record["value"])
     assert said in result.stdout
-    best = f"{record['best_probability'] * 100:.1f}%"
+    best = f"{record['best_probability [fraction]'] * 100:.1f}%"
     assert best in result.stdout
     assert record["money_at"] == record["best_value"] and record["money_per_year"] > 0
     money_line = "in money: at" if lang == "en" else "折合金额"
@@ -194,9 +197,9 @@ def test_solve_budget(tmp_path: Path, real_model: Path) -> None:
                      "--draws", 32, "--out", out, "--lang", "en")  # fmt: skip
     assert result.exit_code == 0, result.output
     shares = pd.read_csv(out / "budget.csv")
-    assert shares["best"].sum() == pytest.approx(1.0, abs=1e-9)
-    assert (shares["best"] >= 0.02 - 1e-12).all()
-    carrier = shares.set_index("share").loc["Carrier Allocation Share", "best"]
+    assert shares["best [fraction]"].sum() == pytest.approx(1.0, abs=1e-9)
+    assert (shares["best [fraction]"] >= 0.02 - 1e-12).all()
+    carrier = shares.set_index("share").loc["Carrier Allocation Share", "best [fraction]"]
     assert carrier <= 0.3 + 1e-12
     targets = pd.read_csv(out / "budget_targets.csv")
     assert "all" in set(targets["target"])

@@ -50,7 +50,7 @@ def test_sweep(tmp_path: Path) -> None:
             "--out", tmp_path)  # fmt: skip
     table = pd.read_csv(tmp_path / "sweep.csv")
     rd = table[table["target"] == "rd_intensity_2025"]
-    assert rd["probability"].tolist() == [0.0, 1.0, 1.0]
+    assert rd["probability [fraction]"].tolist() == [0.0, 1.0, 1.0]
 
 
 def test_solve(tmp_path: Path) -> None:
@@ -60,7 +60,7 @@ def test_solve(tmp_path: Path) -> None:
             "--draws", 32, "--out", tmp_path)  # fmt: skip
     solved = pd.read_csv(tmp_path / "solve.csv").iloc[0]
     assert solved["status"] == "reached" and 0 < solved["value"] < 0.2
-    assert solved["probability"] >= 0.9
+    assert solved["probability [fraction]"] >= 0.9
 
 
 def test_sensitivity(tmp_path: Path) -> None:
