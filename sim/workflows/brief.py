@@ -51,8 +51,9 @@ from sim.workflows.solve import money_terms, plan_years
 #: Draws of the run the lever search re-runs (its first ones): enough for a probability to
 #: about ±2.5 percentage points (95 %) near 80 %, at a tenth of the default run's cost.
 SEARCH_DRAWS = 1000
-#: Bisection tolerance of the lever search, as a fraction of the searched range.
-SEARCH_TOLERANCE = 1 / 256
+#: Bisection tolerance of the lever search, as a fraction of the searched range (1/64: a
+#: step below what 1,000 draws can tell apart; each halving costs a re-run per answer).
+SEARCH_TOLERANCE = 1 / 64
 #: The scenario key of the question (``sim.scenario.schema.WhatItWouldTake``).
 QUESTION_KEY = "what_it_would_take"
 
