@@ -26,30 +26,29 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-INNOSIM = Path(sys.executable).with_name("innosim")
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+
+
+def _browser_helpers():
+    """``tests/conftest.py``, where the headless Chromium's path and flags and the
+    ``innosim serve`` subprocess (``served_page``) are defined once for tests and this
+    benchmark."""
+    spec = importlib.util.spec_from_file_location(
+        "innosim_test_helpers", ROOT / "tests" / "conftest.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 #: The levers moved in turn, with the fractions of their range to move to.
 MOVED = (
     "Fiscal Innovation Share Floor",
@@ -145,50 +144,22 @@ def in_process(draws: int, moves: int) -> None:
         print(f"  {label:<42} median {statistics.median(seconds):.3f} s")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextlib.contextmanager
-def _server(draws: int, scratch: Path) -> Iterator[str]:
-    port = _free_port()
-    log = (scratch / "serve.log").open("wb")
-    command = [str(INNOSIM), "serve", str(ROOT / "scenarios" / "baseline.yaml")]
-    command += ["--port", str(port), "--draws", str(draws), "--lang", "zh"]
-    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=scratch)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if server.poll() is not None:
-                raise SystemExit((scratch / "serve.log").read_text(errors="replace"))
-            with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=5) as reply:
-                if reply.status == 200:
-                    break
-            time.sleep(0.5)
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
-
-
 def in_browser(draws: int, moves: int, screenshot: Path | None) -> None:
     """Time ``moves`` key presses on the page in Chromium, served by ``innosim serve``."""
     from playwright.sync_api import sync_playwright
 
+    helpers = _browser_helpers()
+
     with (
         tempfile.TemporaryDirectory(prefix="bench-serve-") as scratch,
-        _server(draws, Path(scratch)) as url,
+        helpers.served_page(
+            ROOT / "scenarios" / "baseline.yaml", Path(scratch), draws=draws
+        ) as url,
         sync_playwright() as playwright,
     ):
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=str(helpers.CHROMIUM), args=helpers.CHROMIUM_ARGS
+        )
         page = browser.new_page(viewport={"width": 1500, "height": 1050})
         page.goto(url)
         page.locator("td.probability").first.wait_for(timeout=60_000)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import io
 import re
-import shutil
 import subprocess
 from html import escape as html_escape
 from pathlib import Path
@@ -30,9 +29,6 @@ from sim.workflows.lever_runs import LeverRuns
 from sim.workflows.run import run_scenario
 
 DRAWS, SEED, SEARCH_DRAWS = 300, 11, 200
-CHROMIUM = shutil.which("chromium") or (
-    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-)
 
 
 @pytest.fixture(scope="module")
@@ -186,18 +182,17 @@ def test_a_bad_lever_in_what_it_would_take_names_the_file_line_and_field(
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
-def test_the_report_prints_to_pdf_with_the_brief_on_page_one(zh_run, tmp_path: Path) -> None:
-    pypdf = pytest.importorskip("pypdf", reason="pypdf (a test dependency) is not installed")
+def test_the_report_prints_to_pdf_with_the_brief_on_page_one(
+    zh_run, tmp_path: Path, chromium: Path, chromium_args: list[str]
+) -> None:
+    import pypdf
+
     out, report, _ = zh_run
     pdf = tmp_path / "report.pdf"
     subprocess.run(
         [
-            str(CHROMIUM),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
+            str(chromium),
+            *chromium_args,
             "--no-pdf-header-footer",
             f"--user-data-dir={tmp_path / 'profile'}",
             f"--print-to-pdf={pdf}",

@@ -12,10 +12,10 @@ import json
 import re
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from sim.analysis import sensitivity_indices as sa
+from sim.report.columns import read_table
 from sim.report.quantities import format_quantity
 from sim.scenario import load_scenario
 from sim.scenario.levers import LeverRange
@@ -41,12 +41,6 @@ def answer(page: Path) -> str:
     found = re.search(r"<p><strong>(.*?)</strong></p>", text, re.S)
     assert found, f"{page.name} opens with no answer"
     return html.unescape(found.group(1))
-
-
-def read_table(path: Path) -> pd.DataFrame:
-    """A CSV file the commands wrote, its columns by name (a header's ``[unit]`` dropped)."""
-    table = pd.read_csv(path)
-    return table.rename(columns=lambda column: re.sub(r" \[[^\]]*\]$", "", str(column)))
 
 
 def pct(value: float) -> str:

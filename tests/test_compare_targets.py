@@ -6,21 +6,13 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import shutil
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
+from sim.report.columns import read_table
 from sim.workflows.compare import run_compare
-
-
-def read_table(path: Path) -> pd.DataFrame:
-    """A CSV file the commands wrote, its columns by name (a header's ``[unit]`` dropped)."""
-    table = pd.read_csv(path)
-    return table.rename(columns=lambda column: re.sub(r" \[[^\]]*\]$", "", str(column)))
-
 
 FIXTURE = Path(__file__).parent / "fixtures" / "calibration_small.yaml"
 ADDED = "contracts_2025"
@@ -87,3 +79,19 @@ def test_a_target_the_reference_adds_has_no_difference_where_it_is_missing(
     # "all targets met together" counts only the targets both define
     every = table[table["target"] == "all"]
     assert len(every) == 2 and every["probability"].notna().all()
+
+
+def test_a_scenario_given_twice_is_refused(scenarios: tuple[Path, Path], tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from sim.cli import app
+
+    reference, _ = scenarios
+    out = tmp_path / "twice"
+    same = reference.parent / ".." / reference.parent.name / reference.name  # another spelling
+    result = CliRunner().invoke(
+        app, ["compare", str(reference), str(same), "--draws", "20", "--out", str(out)]
+    )
+    assert result.exit_code == 2, result.output
+    assert "is given twice" in result.output and "SCENARIOS" in result.output
+    assert not out.exists()

@@ -160,6 +160,10 @@ def compare(
         raise _bad(
             "at least two scenario files are needed (the first is the reference)", "SCENARIOS"
         )
+    resolved = [path.resolve() for path in scenarios]
+    for index, path in enumerate(scenarios):
+        if resolved[index] in resolved[:index]:
+            raise _bad(f"'{path}' is given twice; compare different scenario files", "SCENARIOS")
     runner = executor_from(executor, workers, scheduler)
     target_dir = out if out is not None else default_out("compare", scenarios[0])
     with claimed_out(target_dir), option_errors():

@@ -9,14 +9,8 @@ Without ``/usr/bin/chromium`` the test is skipped (``apt-get install chromium``)
 
 from __future__ import annotations
 
-import contextlib
-import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -26,84 +20,11 @@ from sim.paths import DEFAULT_SCENARIO_PATH
 from sim.report.quantities import format_percent
 from sim.scenario import load_scenario
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 INNOSIM = Path(sys.executable).with_name("innosim")
 #: Draws of the page under test (small: the test is about the page, not the statistics).
 DRAWS = 500
-#: Seconds to wait for the server, the page or a change on it.
-STARTUP_SECONDS = 120
+#: Milliseconds to wait for the page or a change on it.
 CHANGE_MS = 30_000
-
-
-def _need_browser() -> None:
-    missing = [] if CHROMIUM.exists() else [f"{CHROMIUM} (apt-get install -y chromium)"]
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing.append("the playwright package (pip install -e '.[test]')")
-    if not missing:
-        return
-    reason = "the browser test needs " + " and ".join(missing)
-    if os.environ.get("INNOSIM_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{reason}; INNOSIM_REQUIRE_BROWSER=1 requires it")
-    pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextlib.contextmanager
-def served_page(tmp_path: Path) -> Iterator[str]:
-    """``innosim serve`` on a free port in a subprocess; its URL once it answers. The
-    subprocess is killed on leaving, also when the test fails."""
-    port = _free_port()
-    log = (tmp_path / "serve.log").open("wb")
-    command = [str(INNOSIM), "serve", str(DEFAULT_SCENARIO_PATH), "--port", str(port)]
-    server = subprocess.Popen(
-        [*command, "--draws", str(DRAWS), "--lang", "zh"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=tmp_path,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            if server.poll() is not None:
-                log.flush()
-                output = (tmp_path / "serve.log").read_text(errors="replace")
-                pytest.fail(f"innosim serve exited with {server.returncode}:\n{output}")
-            with (
-                contextlib.suppress(OSError),
-                urllib.request.urlopen(url, timeout=5) as response,
-            ):
-                if response.status == 200:
-                    break
-            if time.monotonic() > deadline:
-                pytest.fail(f"innosim serve did not answer on {url} in {STARTUP_SECONDS} s")
-            time.sleep(0.5)
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
 
 
 def _probabilities(page) -> dict[str, tuple[float, str]]:
@@ -120,14 +41,20 @@ def _probabilities(page) -> dict[str, tuple[float, str]]:
     return found
 
 
-def test_planner_page_in_chromium(tmp_path: Path) -> None:
-    _need_browser()
+def test_planner_page_in_chromium(
+    tmp_path: Path, serve, playwright_chromium: Path, chromium_args: list[str]
+) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     scenario = load_scenario(DEFAULT_SCENARIO_PATH)
     first = scenario.targets[0]
-    with served_page(tmp_path) as url, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with (
+        serve(DEFAULT_SCENARIO_PATH, tmp_path, draws=DRAWS) as url,
+        sync_playwright() as playwright,
+    ):
+        browser = playwright.chromium.launch(
+            executable_path=str(playwright_chromium), args=chromium_args
+        )
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
             page.set_default_timeout(CHANGE_MS)
