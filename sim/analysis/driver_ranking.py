@@ -4,7 +4,8 @@ ensemble's own draws.
 Given the drawn inputs of a Monte Carlo ensemble (one column per uncertainty) and an outcome
 (a target's variable in its year, one value per draw), ``rank_drivers`` regresses the ranks of
 the outcome on the ranks of the inputs (ordinary least squares on standardised ranks,
-``scipy.stats.rankdata`` and ``numpy.linalg.lstsq``). The coefficients are the standardised
+pandas' average ranks, as ``scipy.stats.rankdata``, without importing ``scipy.stats`` on
+every run; and ``numpy.linalg.lstsq``). The coefficients are the standardised
 rank-regression coefficients (SRRC); for inputs drawn independently ``SRRC²`` is the share of
 the outcome's rank variance each input explains, and their sum is the regression's ``R²``. A
 low ``R²`` says the ranking explains little (a non-monotonic or interacting response): the
@@ -21,7 +22,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 #: Columns of ``DriverRanking.table``.
 DRIVER_COLUMNS = ["input", "srrc", "share", "direction"]
@@ -49,6 +49,11 @@ class DriverRanking:
     def top(self, count: int, min_share: float = 0.0) -> pd.DataFrame:
         """The ``count`` most important inputs whose ``share`` is at least ``min_share``."""
         return self.table[self.table["share"] >= min_share].head(count)
+
+
+def _ranks(columns: np.ndarray) -> np.ndarray:
+    """Each column's ranks, ties given their average rank (``scipy.stats.rankdata``)."""
+    return pd.DataFrame(columns).rank(method="average").to_numpy(dtype=float)
 
 
 def rank_drivers(
@@ -82,9 +87,9 @@ def rank_drivers(
     if not (np.isfinite(x).all() and all(np.isfinite(y).all() for y in ys.values())):
         raise ValueError("inputs and outcomes must be finite")
     varying = np.flatnonzero(np.ptp(x, axis=0) > 0) if draws else np.array([], dtype=int)
-    ranked_x = _standardised(stats.rankdata(x[:, varying], axis=0))
+    ranked_x = _standardised(_ranks(x[:, varying]))
     ranked_y = _standardised(
-        stats.rankdata(np.column_stack(list(ys.values())), axis=0) if ys else np.empty((draws, 0))
+        _ranks(np.column_stack(list(ys.values()))) if ys else np.empty((draws, 0))
     )
     coefficients = np.zeros((len(names), len(ys)))
     if draws > 2 and varying.size:

@@ -64,3 +64,12 @@ def test_bad_arguments_are_refused() -> None:
         rank_drivers({"a": np.ones(3)}, {"y": np.ones(4)})
     with pytest.raises(ValueError, match="finite"):
         rank_drivers({"a": np.arange(3.0)}, {"y": np.array([1.0, np.nan, 2.0])})
+
+
+def test_ranks_are_scipy_s_average_ranks_with_ties() -> None:
+    from scipy import stats
+
+    from sim.analysis.driver_ranking import _ranks
+
+    values = np.random.default_rng(7).integers(0, 6, size=(200, 4)).astype(float)  # many ties
+    assert np.array_equal(_ranks(values), stats.rankdata(values, axis=0))
