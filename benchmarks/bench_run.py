@@ -111,9 +111,12 @@ def phases(args: argparse.Namespace, out: Path) -> dict[str, float]:
     import sim.analysis
     import sim.engine.ensemble
     import sim.report.figures
+    import sim.report.html
     import sim.report.run_outputs
+    import sim.report.workbook
     import sim.report.writer
     import sim.scenario
+    import sim.workflows.brief
     import sim.workflows.run
     from sim.engine.runner import Executor
 
@@ -128,6 +131,10 @@ def phases(args: argparse.Namespace, out: Path) -> dict[str, float]:
         (sim.report.figures.FanCharts, "pngs", "fan charts (all of them)"),
         (sim.report.figures, "_draw_fan_chart", "fan charts: quantiles, artists"),
         (sim.report.run_outputs, "render_report", "report.html"),
+        (sim.report.html, "font_face_css", "report.html: CJK font subset"),
+        (sim.workflows.brief, "target_drivers", "brief: drivers"),
+        (sim.workflows.brief, "lever_options", "brief: lever search"),
+        (sim.report.workbook, "write_workbook", "run.xlsx"),
     ]
     with contextlib.ExitStack() as stack:
         for owner, name, label in hooks:
@@ -137,7 +144,7 @@ def phases(args: argparse.Namespace, out: Path) -> dict[str, float]:
             ROOT / "scenarios" / "baseline.yaml",
             out,
             draws=args.draws,
-            lang="en",
+            lang="zh",
             executor=executor,
         )
         spent["whole run_scenario"] = time.perf_counter() - begin
