@@ -65,7 +65,7 @@ def _leftovers(directory: Path) -> list[str]:
 #: Every command that writes into --out, with its other required arguments.
 COMMANDS = {
     "run": ["run", "S"],
-    "compare": ["compare", "S", "S"],
+    "compare": ["compare", "S", "S2"],
     "sweep": ["sweep", "S", "--lever", "RD Share=0.01:0.02:2"],
     "solve": ["solve", "S", "--lever", "RD Share", "--target", "gdp_2025", "--prob", "0.5"],
     "sensitivity": ["sensitivity", "S"],
@@ -79,7 +79,11 @@ COMMANDS = {
 
 def _command(name: str, scenario: Path, out: str) -> list[str]:
     observed = str(FIXTURES / "economy_observed.csv")
-    args = [str(scenario) if a == "S" else observed if a == "OBS" else a for a in COMMANDS[name]]
+    again = scenario.with_name(f"{scenario.stem}_again.yaml")  # S2: a second scenario file
+    if "S2" in COMMANDS[name] and scenario.is_file():
+        again.write_text(scenario.read_text(encoding="utf-8"), encoding="utf-8")
+    files = {"S": str(scenario), "S2": str(again), "OBS": observed}
+    args = [files.get(a, a) for a in COMMANDS[name]]
     return [*args, "--model", str(ECONOMY), "--out", out]
 
 
@@ -119,7 +123,8 @@ def test_empty_out_is_refused(command: str, tmp_path: Path, monkeypatch: pytest.
     result = _run(*_command(command, scenario, ""))
     assert result.exit_code == 2, result.output
     assert "Invalid value for '--out': an empty path names no directory" in _plain(result.output)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]
+    inputs = {"s.yaml", "s_again.yaml"}  # the scenario files the command line names
+    assert {p.name for p in tmp_path.iterdir()} <= inputs
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))

@@ -254,9 +254,8 @@ def brief_rows(
                 "target": f"{threshold} {target.unit.text(lang)}".strip(),
                 "year": target.year,
                 "probability": format_percent(probability, 0),
-                "interval": (
-                    f"{format_percent(record['prob_low'], 0)}–"
-                    f"{format_percent(record['prob_high'], 0)}"
+                "interval": (  # one decimal: a narrow interval is not "95%–95%"
+                    f"{format_percent(record['prob_low'])}–{format_percent(record['prob_high'])}"
                 ),
                 "drivers": _driver_texts(facts.drivers.get(target.name), facts, lang),
                 "take": take,
