@@ -254,3 +254,11 @@ def test_serve_refuses_bad_draws(draws: str, expected: str) -> None:
     code, output = _serve("--draws", draws, "--port", str(port))
     assert code == 2
     assert expected in output
+
+
+def test_the_command_s_default_draws_are_the_page_s() -> None:
+    # the command line keeps its own copy so that `innosim --help` does not import the page
+    from sim.cli.serve_command import PAGE_DRAWS
+    from sim.serve.planner import DEFAULT_DRAWS
+
+    assert PAGE_DRAWS == DEFAULT_DRAWS
