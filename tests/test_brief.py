@@ -24,7 +24,7 @@ from sim.report.i18n import text
 from sim.results import at_year
 from sim.scenario import load_scenario
 from sim.scenario.levers import rebalanced_settings
-from sim.workflows.brief import first_draws, what_it_would_take
+from sim.workflows.brief import first_draws
 from sim.workflows.lever_runs import LeverRuns
 from sim.workflows.run import run_scenario
 
@@ -84,7 +84,7 @@ def test_each_target_names_its_top_drivers_measured_on_the_run(zh_run) -> None:
 def test_what_it_would_take_is_searched_on_the_runs_own_draws(zh_run) -> None:
     out, report, html = zh_run
     scenario = load_scenario(DEFAULT_SCENARIO_PATH)
-    question, _, _ = what_it_would_take(scenario)
+    question = scenario.what_it_would_take
     facts = report.brief
     assert question is not None and facts.goal == question.goal
     assert facts.search_draws == SEARCH_DRAWS and f"{SEARCH_DRAWS:,}" in html

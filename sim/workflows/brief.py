@@ -58,14 +58,17 @@ SEARCH_TOLERANCE = 1 / 64
 QUESTION_KEY = "what_it_would_take"
 
 
-def what_it_would_take(scenario: Scenario) -> tuple[WhatItWouldTake | None, Path, object]:
-    """The scenario's ``what_it_would_take`` (the newest file of its ``extends`` chain that
-    sets it wins), the file that sets it and that file's YAML tree (for error lines)."""
+def question_error(scenario: Scenario, where: tuple[str | int, ...], message: str) -> ScenarioError:
+    """A ``ScenarioError`` at ``where`` in the ``what_it_would_take`` of ``scenario``, naming
+    the file of its ``extends`` chain that sets the key (the newest) and the line. The files
+    are read again only here, for an error, not on every run."""
     for path in reversed(scenario.chain):
         root, data = read_yaml(path, read_input_text(path))
         if isinstance(data, dict) and data.get(QUESTION_KEY) is not None:
-            return scenario.what_it_would_take, path, root
-    return scenario.what_it_would_take, scenario.path, None
+            return ScenarioError(
+                path, message, field=".".join(map(str, where)), line=node_line(root, where)
+            )
+    return ScenarioError(scenario.path, message, field=".".join(map(str, where)))
 
 
 def first_draws(run: EnsembleRun, count: int) -> EnsembleInputs:
@@ -148,7 +151,7 @@ def brief_facts(
     (``lever_options``; the targets' probabilities from ``table``)."""
     drivers, labels = target_drivers(results, scenario)
     if not search:
-        question, _, _ = what_it_would_take(scenario)
+        question = scenario.what_it_would_take
         return BriefFacts(
             drivers, labels, question.goal if question else None, skipped=question is not None
         )
@@ -207,7 +210,7 @@ def lever_options(
         ScenarioError: a lever of the question is not a lever of the scenario, or a budget
             share cannot be rebalanced (naming the file, line and field).
     """
-    question, path, root = what_it_would_take(scenario)
+    question = scenario.what_it_would_take
     if question is None:
         return LeverSearch(None, 0, {}, [], [])
     wanting = [t for t in scenario.targets if probabilities[t.name] < question.goal]
@@ -251,12 +254,7 @@ def lever_options(
             start, stop = info.search_range(LeverRange(name), from_current=True)
             rebalanced_settings(scenario, {name: np.array([start, stop])}, rules, model)
         except LeverError as exc:
-            raise ScenarioError(
-                path,
-                exc.message,
-                field=".".join(map(str, where)),
-                line=node_line(root, where),  # type: ignore[arg-type]
-            ) from None
+            raise question_error(scenario, where, exc.message) from None
         answers = _search_lever(runs, scenario, info, start, stop, rules, question.goal, model)
         for target in wanting:
             options[target.name].append(answers[target.name])
