@@ -21,28 +21,30 @@ import re
 
 from sim.report.i18n import text
 from sim.scenario import Language
+from sim.scenario.fields import DIMENSIONLESS_UNITS, accepts_percent
 
-#: Vensim names of a dimensionless unit.
-DIMENSIONLESS = frozenset({"dmnl", "1", "", "fraction"})
+#: A unit name inside a Vensim unit string (``CNY100M``, ``Year``).
 _ATOM = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def is_dimensionless(units: str) -> bool:
     """Whether a Vensim unit string is dimensionless (``Dmnl``, ``1`` or empty)."""
-    return "".join(units.split()).lower() in DIMENSIONLESS
+    return "".join(units.split()).lower() in DIMENSIONLESS_UNITS
 
 
 def per_time(units: str) -> str:
     """The time unit of a dimensionless rate per time (``1/Year`` → ``Year``), else ``""``."""
-    numerator, slash, denominator = "".join(units.split()).partition("/")
-    return denominator if slash and numerator in ("1", "Dmnl") and denominator == "Year" else ""
+    if is_dimensionless(units) or not accepts_percent(units):
+        return ""
+    return "".join(units.split()).partition("/")[2]
 
 
 def shown_as_percent(units: str) -> bool:
     """Whether a lever with these Vensim units is shown as a percentage: every dimensionless
     lever of the plan is a share or a rate (of budget revenue, of the budget, of an
-    investment), and a dimensionless rate per year is a percentage per year."""
-    return is_dimensionless(units) or bool(per_time(units))
+    investment), and a dimensionless rate per year is a percentage per year: the quantities
+    a scenario may also write as ``3%`` (``sim.scenario.fields.accepts_percent``)."""
+    return accepts_percent(units)
 
 
 def is_date(units: str, value: float) -> bool:

@@ -39,8 +39,8 @@ def reject_bool(value: Any) -> Any:
 
 #: A number followed by a per cent sign (``3%``, ``3 %``, ``0.5％``, ``-1.2e1 %``).
 _PERCENT = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*[%％]\s*$")
-#: Vensim units of a dimensionless quantity.
-_DIMENSIONLESS = frozenset({"dmnl", "1", "", "fraction"})
+#: Vensim units of a dimensionless quantity (compared without spaces, in lower case).
+DIMENSIONLESS_UNITS = frozenset({"dmnl", "1", "", "fraction"})
 #: Vensim units of the time in a rate (``1/Year``).
 _TIME_UNITS = frozenset({"year", "years", "yr"})
 
@@ -69,10 +69,10 @@ def accepts_percent(units: str) -> bool:
     dimensionless one (a share, ``Dmnl``) or a rate per year (``1/Year``); not a count, an
     amount of money or a year."""
     compact = "".join(units.split()).lower()
-    if compact in _DIMENSIONLESS:
+    if compact in DIMENSIONLESS_UNITS:
         return True
     numerator, slash, denominator = compact.partition("/")
-    return bool(slash) and numerator in _DIMENSIONLESS - {""} and denominator in _TIME_UNITS
+    return bool(slash) and numerator in DIMENSIONLESS_UNITS - {""} and denominator in _TIME_UNITS
 
 
 def number_input(value: Any) -> Any:
